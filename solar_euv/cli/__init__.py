@@ -1,0 +1,2 @@
+"""Command line interface: ``solar-euv <command>`` (one module per command)."""
+__all__ = []

@@ -1,0 +1,37 @@
+"""Errors and warnings raised by solar_euv.
+
+Every error a user can cause by giving a wrong input derives from
+:class:`SolarEUVError`.  Its message is one sentence that names the file (or
+option) and what is wrong with it; the command line prints that sentence and
+exits with a non-zero status instead of showing a traceback.
+"""
+from astropy.utils.exceptions import AstropyUserWarning
+
+__all__ = ["SolarEUVError", "InputError", "SolarEUVWarning"]
+
+
+class SolarEUVError(Exception):
+    """Base class of the errors solar_euv raises for bad input or configuration."""
+
+
+class InputError(SolarEUVError):
+    """An input file or directory is unusable.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The offending file.
+    problem : str
+        What is wrong with it, as a sentence fragment
+        (``"is not a FITS file"``).
+    """
+
+    def __init__(self, path, problem):
+        self.path = str(path)
+        self.problem = problem
+        message = f"{self.path}: {problem}"
+        super().__init__(message)
+
+
+class SolarEUVWarning(AstropyUserWarning):
+    """Warning issued by solar_euv for a usable but suspicious input."""

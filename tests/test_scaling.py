@@ -1,0 +1,56 @@
+"""Network-unit scaling and the common grid (DESIGN.md conventions)."""
+import numpy as np
+import pytest
+
+from solar_euv.passbands import PASSBAND_NAMES, get_passband, parse_passbands
+from solar_euv.exceptions import SolarEUVError
+from solar_euv.scaling import Scaling, disk_center_px, disk_mask, solar_radius_px
+
+
+def test_grid_radius_and_centre():
+    assert solar_radius_px(1024) == 392.0
+    assert solar_radius_px(256) == 98.0
+    assert disk_center_px(1024) == 511.5
+    mask = disk_mask(64)
+    # Symmetric about the array centre, area close to pi R^2.
+    assert np.array_equal(mask, mask[::-1, ::-1]) and np.array_equal(mask, mask.T)
+    assert abs(mask.sum() - np.pi * solar_radius_px(64) ** 2) < 0.02 * mask.sum()
+
+
+def test_aia_scaling_matches_the_authors_constants():
+    s = Scaling()
+    x = np.array([0.0, 1.0, 3.0, 2.0**14 - 1, 1e6, -5.0, np.nan])
+    y = s.aia_to_network(x)
+    np.testing.assert_allclose(y, [-1, -1 + 2 / 14, -1 + 4 / 14, 1, 1, -1, -1], atol=1e-6)
+    back = s.aia_from_network(s.aia_to_network([0.0, 10.0, 1000.0, 16383.0]))
+    np.testing.assert_allclose(back, [0.0, 10.0, 1000.0, 16383.0], rtol=1e-5, atol=1e-4)
+
+
+def test_hmi_scaling_clips_at_the_limit():
+    s = Scaling(hmi_limit=1000.0)
+    np.testing.assert_allclose(s.hmi_to_network([-5000, -500, 0, 250, 3000, np.nan]),
+                               [-1, -0.5, 0, 0.25, 1, 0])
+    assert s.hmi_from_network(0.5) == pytest.approx(500.0)
+
+
+def test_off_disk_mask_channels_last_and_round_trip_of_config():
+    s = Scaling()
+    y = np.zeros((2, 64, 64, 3), np.float32)
+    masked = s.apply_mask(y)
+    assert masked[0, 0, 0, 0] == -1 and masked[1, 32, 32, 2] == 0
+    assert (masked[..., 0] == -1).sum() == 2 * (~disk_mask(64, 0.99)).sum()
+    assert Scaling.from_dict(Scaling(hmi_limit=1500, mask_off_disk=False).to_dict()) == \
+        Scaling(hmi_limit=1500, mask_off_disk=False)
+    np.testing.assert_array_equal(Scaling(mask_off_disk=False).apply_mask(y), y)
+
+
+def test_passband_lookup_and_parsing():
+    assert PASSBAND_NAMES == ("1700", "1600", "304", "171", "193", "211", "335", "94", "131")
+    assert get_passband(171).name == "171" and get_passband("94A").name == "94"
+    assert get_passband("171").cmap == "sdoaia171"
+    assert parse_passbands(["171", "94,1700", "171"]) == ("1700", "171", "94")
+    assert parse_passbands(["all"]) == PASSBAND_NAMES
+    with pytest.raises(SolarEUVError, match="unknown AIA passband '172'"):
+        parse_passbands(["172"])
+    with pytest.raises(SolarEUVError, match="no passband given"):
+        parse_passbands([" "])
