@@ -1,4 +1,11 @@
-"""Thin setup script: all metadata lives in setup.cfg."""
-from setuptools import setup
+"""Thin setup script: metadata lives in setup.cfg.
 
-setup()
+Only the package list is computed here: every ``solar_euv*`` package found,
+plus the top-level ``data/`` folder installed as ``solar_euv.data``.
+"""
+from setuptools import find_packages, setup
+
+setup(
+    packages=find_packages(include=["solar_euv", "solar_euv.*"]) + ["solar_euv.data"],
+    package_dir={"solar_euv.data": "data"},
+)
