@@ -21,6 +21,7 @@ __all__ = [
     "Pix2Pix",
     "paper_optimizers",
     "build_pix2pix",
+    "load_model",
 ]
 
 # Names served lazily from solar_euv.models (which imports keras/TensorFlow).
@@ -31,6 +32,7 @@ _LAZY_MODELS = {
     "Pix2Pix",
     "paper_optimizers",
     "build_pix2pix",
+    "load_model",
 }
 # Subpackages that import TensorFlow, loaded on first attribute access.
 _LAZY_SUBMODULES = {"models"}

@@ -32,6 +32,11 @@ class InputError(SolarEUVError):
         message = f"{self.path}: {problem}"
         super().__init__(message)
 
+    def __reduce__(self):
+        # Rebuild from (path, problem) so the error survives the trip back
+        # from a worker process (multiprocessing pickles exceptions).
+        return (type(self), (self.path, self.problem))
+
 
 class SolarEUVWarning(AstropyUserWarning):
     """Warning issued by solar_euv for a usable but suspicious input."""

@@ -48,3 +48,41 @@ def real_sdo_dir():
         pytest.skip(f"real SDO files not found at {path} (they live in ../shared, "
                     "beside the checkout)")
     return path
+
+
+@pytest.fixture(scope="session")
+def mirrored_strategy():
+    """One MirroredStrategy over two logical CPUs for the whole test session.
+
+    A second MirroredStrategy in the same process reuses collective keys and
+    makes the collectives of the first mismatch: one per process, as in real
+    training.
+    """
+    import tensorflow as tf
+
+    cpus = tf.config.list_logical_devices("CPU")
+    if len(cpus) < 2:
+        pytest.skip("needs two logical CPUs, configured in conftest before TF starts")
+    return tf.distribute.MirroredStrategy([c.name for c in cpus[:2]])
+
+
+@pytest.fixture(scope="session")
+def prepared_sample(tmp_path_factory):
+    """A small prepared dataset made the way users make one: synthetic SDO FITS
+    (12 time steps over 2011-2017, 256 px, all nine passbands) through
+    ``solar-euv prepare``.  Train, validation and test splits are non-empty."""
+    from click.testing import CliRunner
+
+    from solar_euv.cli.main import cli
+    from solar_euv.sdo.synthetic import write_sample
+
+    root = tmp_path_factory.mktemp("sample")
+    times = ["2011-03-01T00:00:00", "2011-09-01T06:00:00", "2012-05-01T12:00:00",
+             "2013-02-01T18:00:00", "2014-07-01T00:00:00", "2015-04-01T06:00:00",
+             "2016-01-01T12:00:00", "2016-10-01T18:00:00", "2017-02-01T00:00:00",
+             "2017-05-01T06:00:00", "2017-08-01T12:00:00", "2017-11-01T18:00:00"]
+    write_sample(root / "raw", times, size=256, seed=0)
+    result = CliRunner().invoke(cli, ["prepare", str(root / "raw"), str(root / "data"),
+                                      "--size", "256", "--workers", "2", "-q"])
+    assert result.exit_code == 0, result.output
+    return root / "data"

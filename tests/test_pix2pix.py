@@ -126,20 +126,6 @@ def test_model_b_needs_a_discriminator():
         model.compile(gan_weight=1)
 
 
-@pytest.fixture(scope="module")
-def mirrored():
-    """One MirroredStrategy over two logical CPUs for the whole module.
-
-    (A second MirroredStrategy in the same process reuses collective keys
-    and makes the first one's collectives mismatch: one per process, as in
-    real training.)
-    """
-    cpus = tf.config.list_logical_devices("CPU")
-    if len(cpus) < 2:
-        pytest.skip("needs two logical CPUs, configured in conftest before TF starts")
-    return tf.distribute.MirroredStrategy([c.name for c in cpus[:2]])
-
-
 def _train_copy(strategy, weights, x, y, model_name, steps):
     with strategy.scope():
         model = _small(model_name, dropout_rate=0.0)
@@ -154,12 +140,12 @@ def _train_copy(strategy, weights, x, y, model_name, steps):
 
 
 @pytest.mark.parametrize("model_name", ["A", "B"])
-def test_two_replicas_make_the_same_update_as_one_device(model_name, mirrored):
+def test_two_replicas_make_the_same_update_as_one_device(model_name, mirrored_strategy):
     keras.utils.set_random_seed(5)
     x, y = _pair(batch=4)
     weights = _small(model_name, dropout_rate=0.0).get_weights()
     one, h1 = _train_copy(tf.distribute.get_strategy(), weights, x, y, model_name, 3)
-    two, h2 = _train_copy(mirrored, weights, x, y,
+    two, h2 = _train_copy(mirrored_strategy, weights, x, y,
                           model_name, 3)
     moved = 0.0
     for w0, a, b in zip(weights, one.get_weights(), two.get_weights()):

@@ -54,3 +54,14 @@ def test_passband_lookup_and_parsing():
         parse_passbands(["172"])
     with pytest.raises(SolarEUVError, match="no passband given"):
         parse_passbands([" "])
+
+
+def test_input_error_survives_pickling_between_processes():
+    import pickle
+
+    from solar_euv.exceptions import InputError
+
+    err = pickle.loads(pickle.dumps(InputError("/data/x.fits", "is not a FITS file")))
+    assert isinstance(err, InputError)
+    assert (err.path, err.problem) == ("/data/x.fits", "is not a FITS file")
+    assert str(err) == "/data/x.fits: is not a FITS file"

@@ -20,6 +20,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Module names under solar_euv.cli, one command each.
 COMMANDS = [
     "networks",
+    "sample",
+    "prepare",
+    "train",
+    "fetch",
 ]
 
 

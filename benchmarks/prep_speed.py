@@ -1,0 +1,278 @@
+"""Speed and agreement of solar_euv's SDO preparation against aiapy's register.
+
+For each full-disk 4096 x 4096 level-1 file (AIA and HMI) this measures, in
+one process (so the numbers are per core):
+
+* ``solar_euv``: :func:`solar_euv.sdo.prep.prepare_file` at 1024 (read,
+  validate, one 4x/5x block average + one cubic affine warp, exposure and
+  degradation correction);
+* reference: ``sunpy.map.Map`` + ``aiapy.calibrate.register`` (cubic, at
+  4096) + the same exposure/degradation correction + 4x4 block average.
+
+Both include reading the file.  Agreement is measured on the reference's
+grid (2.4"/px, the reference's disk centre): the same resampling as
+``prepare_file`` (:func:`solar_euv.sdo.prep.resample_to_grid`) is evaluated
+at the reference's geometry and compared on the disk (r < 0.98 R_sun):
+Pearson correlation and, for AIA, the ratio of the total on-disk flux.
+
+Inputs: files given with ``--files``; by default HMI, AIA 171 and AIA 1700
+level-1 files at 4096 px written by the synthetic Sun
+(:mod:`solar_euv.sdo.synthetic`: HMI upside down at 0.504"/px, AIA rolled
+and off-centre at 0.6"/px, RICE-compressed as JSOC serves them); with
+``--source real``, 4096 files built from the real AIA synoptic images in
+``../shared/real-sdo`` (upsampled 4x; the AIA one declared with a 0.35 deg
+roll and an off-centre CRPIX, an HMI-like magnetogram made from the 1600 A
+image's small-scale structure declared with CROTA2 = 179.93 deg at 0.504"/px).
+
+"Speed-up after decompression" compares the work after the image is
+decompressed (RICE decoding costs both sides the same fixed time).
+
+Usage::
+
+    python benchmarks/prep_speed.py [--source synthetic|real] [--files F ...]
+                                    [--repeat 3] [--markdown out.md]
+"""
+import argparse
+import pathlib
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+REAL = (pathlib.Path(__file__).resolve().parents[2] / "shared" / "real-sdo"
+        / "aia-synoptic-2024-10-04")
+
+
+def _write_compressed(path, data, header, dtype, bscale=None):
+    from astropy.io import fits
+
+    if bscale is not None:
+        scaled = np.where(np.isfinite(data), np.round(data / bscale), -2147483648)
+        hdu = fits.CompImageHDU(scaled.astype(dtype), header=header,
+                                compression_type="RICE_1")
+        hdu.header["BSCALE"] = bscale
+        hdu.header["BZERO"] = 0.0
+        hdu.header["BLANK"] = -2147483648
+    else:
+        hdu = fits.CompImageHDU(np.clip(np.round(data), -32768, 32767).astype(dtype),
+                                header=header, compression_type="RICE_1")
+    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(path, overwrite=True)
+
+
+def build_files_from_real(out_dir):
+    """Two 4096 level-1-like files (AIA 171, HMI-like) from the real synoptic images."""
+    from astropy.io import fits
+    from scipy import ndimage
+
+    out_dir = pathlib.Path(out_dir)
+    paths = []
+    # AIA 171: 2.4"/px level 1.5 in DN -> 0.6"/px, declared rolled and off-centre.
+    with fits.open(REAL / "AIAsynoptic0171.fits") as hdul:
+        data = hdul[1].data.astype(np.float32)
+        src = hdul[1].header
+    big = ndimage.zoom(np.nan_to_num(data), 4, order=3)
+    header = fits.Header()
+    for key in ("TELESCOP", "INSTRUME", "WAVELNTH", "WAVEUNIT", "WAVE_STR", "EXPTIME",
+                "T_OBS", "DATE-OBS", "DSUN_OBS", "RSUN_REF", "RSUN_OBS", "CRLN_OBS",
+                "CRLT_OBS", "CTYPE1", "CTYPE2", "CUNIT1", "CUNIT2", "IMG_TYPE", "FSN"):
+        header[key] = src[key]
+    header.update(LVL_NUM=1.0, QUALITY=0x40000000, CDELT1=0.6, CDELT2=0.6,
+                  CRPIX1=2048.5 + 12.4, CRPIX2=2048.5 - 9.7, CRVAL1=0.0, CRVAL2=0.0,
+                  CROTA2=0.35, R_SUN=float(src["RSUN_OBS"]) / 0.6)
+    path = out_dir / "aia_lev1_171_4096.fits"
+    _write_compressed(path, big, header, np.int16)
+    paths.append(path)
+    # HMI-like: signed small-scale structure of 1600 A, ~+-1000 G, NaN off-disk.
+    with fits.open(REAL / "AIAsynoptic1600.fits") as hdul:
+        uv = np.nan_to_num(hdul[1].data.astype(np.float32))
+    field = uv - ndimage.gaussian_filter(uv, 3)
+    field = field / np.std(field) * 60.0
+    big = ndimage.zoom(field, 4 * 0.6 / 0.504, order=3)[:4096, :4096]
+    big = big[::-1, ::-1].copy()        # CROTA2 ~ 180: stored upside down
+    rng = np.random.default_rng(0)
+    big += rng.normal(0, 8.0, big.shape).astype(np.float32)
+    rsun_obs = float(src["RSUN_OBS"])
+    cx, cy = 2048.5 + 3.2 - 1, 2048.5 - 4.1 - 1
+    yy, xx = np.mgrid[0:4096, 0:4096]
+    big[np.hypot(xx - cx, yy - cy) > rsun_obs / 0.504 * 0.998] = np.nan
+    header = fits.Header()
+    header.update(TELESCOP="SDO/HMI", INSTRUME="HMI_FRONT2", CONTENT="MAGNETOGRAM",
+                  BUNIT="Gauss", WAVELNTH=6173.0, T_OBS="2024.10.04_16:17:57_TAI",
+                  QUALITY=0, CDELT1=0.504, CDELT2=0.504,
+                  CRPIX1=cx + 1, CRPIX2=cy + 1, CRVAL1=0.0, CRVAL2=0.0, CROTA2=179.93,
+                  CTYPE1="HPLN-TAN", CTYPE2="HPLT-TAN", CUNIT1="arcsec", CUNIT2="arcsec",
+                  RSUN_OBS=rsun_obs, RSUN_REF=696000000.0, DSUN_OBS=float(src["DSUN_OBS"]),
+                  CRLN_OBS=float(src["CRLN_OBS"]), CRLT_OBS=float(src["CRLT_OBS"]))
+    header["DATE-OBS"] = "2024-10-04T16:17:20.000"
+    path = out_dir / "hmi_m720s_4096.fits"
+    _write_compressed(path, big, header, np.int32, bscale=0.1)
+    paths.append(path)
+    return paths
+
+
+def synthetic_files(out_dir):
+    """HMI, AIA 171 and AIA 1700 level-1 files at 4096 from the synthetic Sun (~40 s)."""
+    from solar_euv.sdo.synthetic import SyntheticSun
+
+    return [pathlib.Path(p) for p in SyntheticSun(seed=0).write_time_step(
+        out_dir, "2015-06-01T00:00:00", 4096, passbands=["171", "1700"])]
+
+
+def reference(path, degradation=True, timing=None):
+    """aiapy register at full resolution + calibration + 4x4 average; with its geometry.
+
+    ``timing``, a dict, receives ``"processing"``: the seconds spent after
+    the map was read (register, calibration, binning).
+    """
+    import astropy.units as u
+    import sunpy.map
+    from aiapy.calibrate import register
+    from astropy.coordinates import SkyCoord
+
+    from solar_euv.sdo.calibration import degradation_factor
+    from solar_euv.sdo.io import observation_time, detect_kind
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        smap = sunpy.map.Map(str(path))
+        smap.data.sum()                       # make sure the data are read
+        t0 = time.perf_counter()
+        kind = detect_kind(smap.meta)
+        if kind == "hmi":
+            smap = sunpy.map.Map(np.nan_to_num(smap.data), smap.meta)
+        reg = register(smap)
+    data = reg.data.astype(np.float64)
+    if kind != "hmi":
+        when = observation_time(smap.meta)
+        factor = degradation_factor(kind, when) if degradation else 1.0
+        data = data / (float(smap.meta["exptime"]) * factor)
+    n = (data.shape[0] // 4) * 4
+    binned = data[:n, :n].reshape(n // 4, 4, n // 4, 4).mean(axis=(1, 3))
+    if timing is not None:
+        timing["processing"] = time.perf_counter() - t0
+    # Disk centre of the registered map (0-based), then of the binned grid.
+    centre = reg.wcs.world_to_pixel(SkyCoord(0 * u.arcsec, 0 * u.arcsec,
+                                             frame=reg.coordinate_frame))
+    cx, cy = (float(centre[0]) - 1.5) / 4, (float(centre[1]) - 1.5) / 4
+    scale = float(reg.scale[0].to_value(u.arcsec / u.pix)) * 4
+    radius = float(reg.rsun_obs.to_value(u.arcsec)) / scale
+    return binned, (cx, cy), scale, radius, kind
+
+
+def decompress_seconds(path):
+    """Time to decompress the image alone (the floor of any per-file cost)."""
+    from astropy.io import fits
+
+    t0 = time.perf_counter()
+    with fits.open(path, do_not_scale_image_data=True) as hdul:
+        for hdu in hdul:
+            if hdu.is_image and hdu.header.get("NAXIS"):
+                np.asarray(hdu.data).sum()
+                break
+    return time.perf_counter() - t0
+
+
+def mine_on(image, shape, centre, scale, degradation=True):
+    """solar_euv's resampling evaluated on the reference's grid, same calibration."""
+    from solar_euv.sdo.prep import _aia_factors, resample_to_grid
+
+    out = resample_to_grid(image.map, shape, centre, scale)
+    if image.kind != "hmi":
+        exptime, factor = _aia_factors(image, None, degradation)
+        out = out / (exptime * factor)
+    return out
+
+
+def run(paths, repeat=2, size=1024):
+    from solar_euv.sdo.io import read_sdo
+    from solar_euv.sdo.prep import prepare_file
+
+    rows = []
+    for path in paths:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            prepare_file(path, size)                              # warm-up (imports)
+            t_read = min(decompress_seconds(path) for _ in range(repeat))
+            t_mine = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                prepared = prepare_file(path, size)
+                t_mine.append(time.perf_counter() - t0)
+            t_ref, t_ref_proc = [], []
+            for _ in range(repeat):
+                timing = {}
+                t0 = time.perf_counter()
+                ref, centre, scale, radius, kind = reference(path, timing=timing)
+                t_ref.append(time.perf_counter() - t0)
+                t_ref_proc.append(timing["processing"])
+            image = read_sdo(path)
+            mine = mine_on(image, ref.shape, centre, scale)
+        yy, xx = np.mgrid[0:ref.shape[0], 0:ref.shape[1]]
+        disk = np.hypot(xx - centre[0], yy - centre[1]) < 0.98 * radius
+        cc = float(np.corrcoef(mine[disk], ref[disk])[0, 1])
+        flux = float(mine[disk].sum() / ref[disk].sum()) if kind != "hmi" else float("nan")
+
+        def binned4(a):
+            n0, n1 = a.shape[0] // 4, a.shape[1] // 4
+            return a[:n0 * 4, :n1 * 4].reshape(n0, 4, n1, 4).mean(axis=(1, 3))
+
+        disk4 = binned4(disk.astype(float)) == 1.0
+        cc4 = float(np.corrcoef(binned4(mine)[disk4], binned4(ref)[disk4])[0, 1])
+        mine_s, ref_s = min(t_mine), min(t_ref)
+        rows.append({
+            "file": pathlib.Path(path).name, "kind": kind, "read_s": t_read,
+            "mine_s": mine_s, "ref_s": ref_s, "speedup": ref_s / mine_s,
+            "speedup_proc": min(t_ref_proc) / max(mine_s - t_read, 1e-6),
+            "cc": cc, "cc_binned": cc4, "flux": flux, "out_shape": prepared.data.shape,
+        })
+    return rows
+
+
+def markdown(rows):
+    lines = [
+        "| file | channel | solar_euv s/file | files/s/core | aiapy register + 4x bin s/file "
+        "| speed-up | decompression s | speed-up after decompression "
+        "| CC on disk (1024) | CC after 4x binning (256) | AIA flux ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        flux = "-" if np.isnan(r["flux"]) else f"{r['flux']:.4f}"
+        lines.append(f"| {r['file']} | {r['kind']} | {r['mine_s']:.2f} | {1 / r['mine_s']:.2f} "
+                     f"| {r['ref_s']:.2f} | {r['speedup']:.1f}x | {r['read_s']:.2f} "
+                     f"| {r['speedup_proc']:.0f}x | {r['cc']:.4f} "
+                     f"| {r['cc_binned']:.4f} | {flux} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--files", nargs="*", help="4096 level-1 AIA / HMI files")
+    parser.add_argument("--source", choices=["synthetic", "real"], default="synthetic",
+                        help="without --files: synthetic-Sun files, or files built from the "
+                             "real synoptic images")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--markdown", help="also write the table to this file")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.files:
+            paths, source = args.files, "given files"
+        elif args.source == "synthetic":
+            paths = synthetic_files(tmp)
+            source = "synthetic-Sun level-1 files, 4096 px (solar_euv.sdo.synthetic, seed 0)"
+        else:
+            if not REAL.is_dir():
+                sys.exit(f"no input: give --files, or provide {REAL}")
+            paths = build_files_from_real(tmp)
+            source = "4096 files built from the real AIA synoptic images (see docstring)"
+        rows = run(paths, repeat=args.repeat)
+    table = markdown(rows)
+    text = f"Input: {source}; one process (per core), best of {args.repeat}.\n\n{table}\n"
+    print(text)
+    if args.markdown:
+        pathlib.Path(args.markdown).write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""``solar-euv fetch``: download HMI magnetograms and AIA level-1 images from JSOC."""
+import pathlib
+
+import click
+
+from solar_euv.cli.base import verbosity_options
+
+__all__ = ["command"]
+
+
+@click.command("fetch")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=pathlib.Path))
+@click.option("--start", required=True, help="First grid time, UTC (2017-01-01 or "
+                                              "2017-01-01T06:00:00).")
+@click.option("--end", required=True, help="Last grid time, UTC, inclusive.")
+@click.option("--cadence", default="6h", show_default=True,
+              help="Grid step: 6h, 30min, 720s, 1d.")
+@click.option("--passbands", default="all", show_default=True,
+              help="AIA passbands, comma-separated, or 'all'; 'none' for HMI only.")
+@click.option("--no-hmi", is_flag=True, help="Do not fetch hmi.M_720s magnetograms.")
+@click.option("--email", envvar="SOLAR_EUV_JSOC_EMAIL",
+              help="E-mail address registered with JSOC (required for exports; "
+                   "default $SOLAR_EUV_JSOC_EMAIL).")
+@click.option("--tolerance", default="6min", show_default=True,
+              help="Largest time between a grid step and the record chosen for it.")
+@click.option("--retries", type=click.IntRange(0, 20), default=3, show_default=True,
+              help="Download retries per file.")
+@click.option("--dry-run", is_flag=True, help="Query and list the records; download nothing.")
+@verbosity_options
+def command(out_dir, start, end, cadence, passbands, no_hmi, email, tolerance, retries,
+            dry_run, verbose, quiet):
+    """Download, into OUT_DIR, the hmi.M_720s magnetogram and the AIA level-1
+    image of each passband nearest to every step of a time grid.
+
+    AIA comes from aia.lev1_euv_12s (94-335 A) and aia.lev1_uv_24s (1600,
+    1700 A).  Records flagged unusable by QUALITY are passed over for the
+    next nearest within the tolerance; steps without one are listed.  Files
+    already in OUT_DIR are skipped, downloads go to NAME.part and are renamed
+    when complete, so an interrupted fetch continues when run again.
+
+    Example: ``solar-euv fetch --start 2017-01-01 --end 2017-01-31 --cadence 6h
+    --passbands 171,193 --email me@example.org raw/``
+    """
+    from solar_euv.sdo.fetch import fetch, series_for
+
+    bands = () if passbands.strip().lower() == "none" else passbands
+    say = click.echo if verbose > 0 and quiet == 0 else None
+    result = fetch(start, end, out_dir, cadence=cadence, passbands=bands, hmi=not no_hmi,
+                   email=email, tolerance=tolerance, retries=retries, dry_run=dry_run,
+                   progress=say)
+    if dry_run and quiet < 2:
+        for record in result.planned:
+            click.echo(f"{record.step}  {record.channel:>4}  {series_for(record.channel)}"
+                       f"  {record.t_obs}  recnum {record.recnum}  -> {record.filename}")
+    if quiet < 2:
+        click.echo(f"{out_dir}: {len(result.downloaded)} downloaded, {len(result.skipped)} "
+                   f"already present, {len(result.planned)} records chosen, "
+                   f"{len(result.missing)} steps without a usable record")
+    if result.missing and quiet < 1:
+        for channel, step in result.missing:
+            click.echo(f"  missing: {channel} at {step}", err=True)

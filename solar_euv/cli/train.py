@@ -1,0 +1,121 @@
+"""``solar-euv-train`` (also ``solar-euv train``): train Model A or B."""
+import click
+
+from solar_euv.cli.base import SolarEUVCommand, seed_option
+
+__all__ = ["command", "main"]
+
+
+def _size(ctx, param, value):
+    if value is not None and (value < 64 or value > 2048 or value & (value - 1)):
+        raise click.BadParameter(f"must be a power of two from 64 to 2048; received {value}")
+    return value
+
+
+@click.command("train", cls=SolarEUVCommand,
+               context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data", type=click.Path(file_okay=False), default=None,
+              help="A prepared dataset directory (from `solar-euv prepare`).  Default: the "
+                   "embedded synthetic sample, generated and prepared on first use into "
+                   "~/.cache/solar_euv (or $SOLAR_EUV_CACHE); no network.")
+@click.option("--passband", "passbands", multiple=True, default=("171",), show_default=True,
+              help="AIA passband to generate; repeat for several, or 'all' for one model "
+                   "with nine outputs.")
+@click.option("--model", type=click.Choice(["A", "B"], case_sensitive=False), default="B",
+              show_default=True, help="A: L1 loss only (no discriminator). B: L1 + cGAN "
+                                      "(pix2pix), as Park et al. 2019.")
+@click.option("--preset", type=click.Choice(["quick", "paper"]), default="quick",
+              show_default=True,
+              help="Defaults for size, steps, batch and filters.  quick: 128 px, 600 steps, "
+                   "batch 4, 32 base filters (minutes on a laptop CPU).  paper: 1024 px, "
+                   "500,000 steps, batch 1, 64 filters.  Options given explicitly win.")
+@click.option("--image-size", type=int, default=None, callback=_size,
+              help="Training image side in pixels; must divide the dataset's grid "
+                   "(images are area-averaged down).  [preset]")
+@click.option("--iterations", type=click.IntRange(1), default=None,
+              help="Optimizer steps in total (one G and one D update each).  [preset]")
+@click.option("--batch-size", type=click.IntRange(1), default=None,
+              help="Global batch size, divided among the replicas.  [preset]")
+@click.option("--base-filters", type=click.IntRange(1, 512), default=None,
+              help="Filters of the first layer of both networks (64 in the paper).  [preset]")
+@click.option("--disc-layers", type=click.IntRange(0, 5), default=3, show_default=True,
+              help="PatchGAN depth: 0..5 give receptive fields 1, 16, 34, 70, 142, 286 px.")
+@click.option("--l1-weight", type=float, default=100.0, show_default=True,
+              help="lambda: weight of the L1 loss against the cGAN loss.")
+@click.option("--lr", type=click.FloatRange(0, min_open=True), default=2e-4,
+              show_default=True, help="Adam learning rate of both networks.")
+@click.option("--beta1", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Adam beta_1 of both networks (beta_2 is 0.999).")
+@click.option("--precision", type=click.Choice(["float32", "mixed_bfloat16",
+                                                "mixed_float16"]),
+              default="float32", show_default=True,
+              help="Keras dtype policy.  mixed_float16 (GPU only) loss-scales both "
+                   "optimizers; mixed_bfloat16 works on recent CPUs and GPUs.")
+@click.option("--strategy", type=click.Choice(["auto", "default", "mirrored", "multiworker"]),
+              default="auto", show_default=True,
+              help="auto: MirroredStrategy when more than one GPU is visible, else one "
+                   "device.  multiworker: MultiWorkerMirroredStrategy configured by "
+                   "TF_CONFIG (run the same command on every worker).")
+@click.option("--run-dir", type=click.Path(file_okay=False), default="runs/solar-euv",
+              show_default=True,
+              help="Where config.json, checkpoints/, backup/, logs/ (TensorBoard), "
+                   "metrics.csv, snapshots/ and the final model.keras go.")
+@click.option("--resume", is_flag=True,
+              help="Continue from RUN_DIR/backup (rerunning the same command does this "
+                   "too); fails if there is no backup.")
+@click.option("--force", is_flag=True,
+              help="Start over in a RUN_DIR that holds another run (removes its backup, "
+                   "checkpoints and metrics).")
+@seed_option()
+@click.option("--validate-every", type=click.IntRange(1), default=None,
+              help="Steps between validations (the paper's CC, RE, PPE10, PPE50 on the "
+                   "validation split, plus snapshots).  [preset]")
+@click.option("--save-every", type=click.IntRange(1), default=None,
+              help="Steps between backups and checkpoints; a killed run loses at most "
+                   "this many.  [preset]")
+@click.option("--val-examples", type=click.IntRange(1), default=None,
+              help="Validation examples used at each validation.  [preset]")
+@click.option("-q", "--quiet", is_flag=True, help="No per-step progress bar.")
+def command(data, passbands, model, preset, image_size, iterations, batch_size, base_filters,
+            disc_layers, l1_weight, lr, beta1, precision, strategy, run_dir, resume, force,
+            seed, validate_every, save_every, val_examples, quiet):
+    """Train a generator of SDO/AIA images from SDO/HMI magnetograms (Park et al. 2019).
+
+    With no options it trains Model B for AIA 171 on the embedded synthetic
+    sample (generated on first use, no network) with the quick preset, and
+    writes everything to runs/solar-euv:
+
+    \b
+      config.json     every option, versions, data manifest hash
+      checkpoints/    step_NNNNNNN.keras (last 3) and best.keras (validation L1)
+      backup/         model + both optimizers for resuming after a kill
+      logs/           TensorBoard: losses, learning rate, image panels
+      metrics.csv     validation metrics per validation step
+      snapshots/      generated validation images (FITS in DN/s, PNG)
+      model.keras     the final model (keras.models.load_model)
+
+    Rerunning the same command after an interruption resumes from the last
+    backup.  The paper's setting:
+
+    \b
+      solar-euv-train --data DATA --passband all --preset paper --model B
+    """
+    from solar_euv.passbands import parse_passbands
+    from solar_euv.training import TrainConfig, train
+
+    config = TrainConfig(
+        data=data, passbands=parse_passbands(passbands), model=model.upper(),
+        image_size=image_size, iterations=iterations, batch_size=batch_size,
+        disc_layers=disc_layers, l1_weight=l1_weight, lr=lr, beta1=beta1,
+        precision=precision, strategy=strategy, run_dir=run_dir, resume=resume, force=force,
+        seed=seed, preset=preset, base_filters=base_filters, validate_every=validate_every,
+        save_every=save_every, val_examples=val_examples)
+    train(config, echo=click.echo, verbose=0 if quiet else "auto")
+
+
+def main():
+    """Console-script entry point of ``solar-euv-train``."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    command(prog_name="solar-euv-train")

@@ -1,0 +1,1 @@
+"""SDO files: reading, validating, calibrating, fetching (never imports TensorFlow)."""

@@ -1,0 +1,423 @@
+"""Training runs: strategy, data, run directory, resume, and the two training loops.
+
+:func:`train` is what ``solar-euv-train`` calls.  Under the default strategy
+and ``MirroredStrategy`` it trains with ``Pix2Pix.fit``.  Under
+``MultiWorkerMirroredStrategy``, where ``Model.fit`` fails in TF 2.21 /
+Keras 3.15 (keras-team/keras#20585), a small loop runs
+``strategy.run(model.train_step, ...)`` in a ``tf.function`` over the
+distributed dataset and drives the *same* callbacks (backup, checkpoints,
+validation, logging) through ``keras.callbacks.CallbackList``.
+"""
+import dataclasses
+import datetime
+import hashlib
+import json
+import math
+import os
+import pathlib
+import platform
+import shutil
+import time
+
+from solar_euv._version import __version__
+from solar_euv.exceptions import InputError, SolarEUVError
+from solar_euv.passbands import PASSBAND_NAMES
+from solar_euv.scaling import Scaling
+
+__all__ = ["PRESETS", "TrainConfig", "train", "make_strategy", "default_data_dir",
+           "RunDirectory"]
+
+#: Settings each preset gives to options left unset on the command line.
+PRESETS = {
+    # Sized for a 2-core CPU: the whole default run (sample generation,
+    # preparation and training) finishes in under 10 minutes.
+    "quick": {"image_size": 128, "iterations": 600, "batch_size": 4, "base_filters": 32,
+              "validate_every": 200, "save_every": 100, "val_examples": 16},
+    # Park et al. 2019: 1024 px, batch 1, 500,000 iterations.
+    "paper": {"image_size": 1024, "iterations": 500_000, "batch_size": 1,
+              "base_filters": 64, "validate_every": 10_000, "save_every": 5_000,
+              "val_examples": 64},
+}
+
+# Options that define what a run computes; a run directory is only resumed
+# with the same values (--iterations may change: a run can be extended).
+_IDENTITY = ("data", "passbands", "model", "image_size", "batch_size",
+             "disc_layers", "l1_weight", "lr", "beta1", "precision", "seed",
+             "base_filters", "validate_every", "save_every", "val_examples", "hmi_limit")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Every option of a training run (recorded in ``config.json``)."""
+
+    data: str = None
+    passbands: tuple = ("171",)
+    model: str = "B"
+    image_size: int = None
+    iterations: int = None
+    batch_size: int = None
+    disc_layers: int = 3
+    l1_weight: float = 100.0
+    lr: float = 2e-4
+    beta1: float = 0.5
+    precision: str = "float32"
+    strategy: str = "auto"
+    run_dir: str = "runs/solar-euv"
+    resume: bool = False
+    force: bool = False
+    seed: int = 0
+    preset: str = "quick"
+    base_filters: int = None
+    validate_every: int = None
+    save_every: int = None
+    val_examples: int = None
+    hmi_limit: float = 3000.0
+
+    def __post_init__(self):
+        if self.preset not in PRESETS:
+            raise SolarEUVError(f"unknown preset {self.preset!r}; choose "
+                                + " or ".join(PRESETS))
+        for key, value in PRESETS[self.preset].items():
+            if getattr(self, key) is None:
+                setattr(self, key, value)
+        self.passbands = tuple(self.passbands)
+        self.model = str(self.model).upper()
+
+    def identity(self):
+        return {k: (list(v) if isinstance(v, tuple) else v)
+                for k, v in dataclasses.asdict(self).items() if k in _IDENTITY}
+
+
+# -- devices and strategies --------------------------------------------------
+def _parse_tf_config():
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        raise SolarEUVError("--strategy multiworker needs TF_CONFIG (a JSON object with "
+                            "'cluster' and 'task'); it is not set")
+    try:
+        cfg = json.loads(raw)
+        workers = cfg["cluster"]["worker"]
+        task = cfg["task"]
+        index = int(task["index"])
+        kind = task["type"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise SolarEUVError(f"TF_CONFIG is malformed ({err.__class__.__name__}: {err}); "
+                            'expected {"cluster": {"worker": ["host:port", ...]}, '
+                            '"task": {"type": "worker", "index": 0}}') from None
+    if not isinstance(workers, list) or not workers or not 0 <= index < len(workers):
+        raise SolarEUVError(f"TF_CONFIG is malformed: task index {index} is outside its "
+                            f"{len(workers) if isinstance(workers, list) else 0} workers")
+    return kind, index, len(workers)
+
+
+def make_strategy(name):
+    """Return ``(strategy, description, is_chief)`` for ``auto|default|mirrored|multiworker``."""
+    import tensorflow as tf
+
+    if name == "multiworker":
+        kind, index, count = _parse_tf_config()
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        chief = kind == "chief" or (kind == "worker" and index == 0)
+        return strategy, f"MultiWorkerMirrored ({count} workers, this is {kind} {index})", chief
+    gpus = tf.config.list_physical_devices("GPU")
+    if name == "mirrored" or (name == "auto" and len(gpus) > 1):
+        # All GPUs; on a machine without GPUs, all logical CPUs (one unless
+        # tf.config.set_logical_device_configuration split the CPU).
+        devices = [d.name for d in tf.config.list_logical_devices("GPU")] or \
+            [d.name for d in tf.config.list_logical_devices("CPU")]
+        strategy = tf.distribute.MirroredStrategy(devices)
+        return strategy, f"Mirrored ({strategy.num_replicas_in_sync} replicas)", True
+    if name not in ("auto", "default"):
+        raise SolarEUVError(f"unknown strategy {name!r}")
+    device = "GPU" if gpus else "CPU"
+    return tf.distribute.get_strategy(), f"default (one {device})", True
+
+
+def _check_precision(precision):
+    import tensorflow as tf
+
+    if precision == "mixed_float16" and not tf.config.list_physical_devices("GPU"):
+        raise SolarEUVError("--precision mixed_float16 needs a GPU: float16 arithmetic on a "
+                            "CPU is emulated and slower than float32; use float32 or "
+                            "mixed_bfloat16 on a CPU")
+
+
+# -- data ----------------------------------------------------------------------
+def default_data_dir(echo=print):
+    """The embedded synthetic sample, generated and prepared on first use (no network)."""
+    from solar_euv.sdo.synthetic import default_sample_dir
+
+    raw = default_sample_dir()
+    prepared = raw.parent / (raw.name + "-prepared")
+    if not (prepared / "manifest.json").is_file():
+        echo(f"preparing the embedded synthetic sample {raw} -> {prepared} (first use only)")
+        from solar_euv.cli.prepare import command as prepare_command
+
+        args = [str(raw), str(prepared), "--size", "256", "--workers",
+                str(os.cpu_count() or 1), "-q"]
+        prepare_command.main(args, standalone_mode=False)
+    return prepared
+
+
+def _manifest_hash(data_dir):
+    path = pathlib.Path(data_dir) / "manifest.json"
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+# -- run directory -----------------------------------------------------------
+class RunDirectory:
+    """The files of one run: config, checkpoints, backup, logs, metrics, snapshots."""
+
+    def __init__(self, path):
+        self.path = pathlib.Path(path)
+        self.config = self.path / "config.json"
+        self.checkpoints = self.path / "checkpoints"
+        self.backup = self.path / "backup"
+        self.logs = self.path / "logs"
+        self.model = self.path / "model.keras"
+
+    @property
+    def backup_model(self):
+        return self.backup / "model.keras"
+
+    def prepare(self, config, record, writer):
+        """Check the directory against ``config``; returns True when a backup is resumed."""
+        existing = None
+        if self.config.is_file():
+            try:
+                existing = json.loads(self.config.read_text())
+            except ValueError:
+                raise InputError(self.config, "is not valid JSON; remove the run directory "
+                                              "or use --force") from None
+        has_backup = self.backup_model.is_file()
+        if config.force and writer:
+            for sub in (self.backup, self.checkpoints):
+                shutil.rmtree(sub, ignore_errors=True)
+            for f in (self.path / "metrics.csv", self.model):
+                if f.exists():
+                    f.unlink()
+            existing, has_backup = None, False
+        if existing is not None and existing.get("identity") != config.identity():
+            changed = sorted(k for k in config.identity()
+                             if existing.get("identity", {}).get(k) != config.identity()[k])
+            raise InputError(self.path, "holds a run with a different configuration ("
+                             + ", ".join(changed) + " differ); choose another --run-dir "
+                             "or pass --force to start over")
+        if config.resume and not has_backup:
+            raise InputError(self.path, "has no backup to resume from (backup/model.keras)")
+        resume = has_backup
+        if existing is not None and not resume and not config.force:
+            if (self.path / "metrics.csv").exists() or self.checkpoints.exists():
+                raise InputError(self.path, "holds an earlier run without a backup; choose "
+                                            "another --run-dir or pass --force")
+        if writer:
+            self.path.mkdir(parents=True, exist_ok=True)
+            for sub in (self.checkpoints, self.backup, self.logs):
+                sub.mkdir(exist_ok=True)
+            tmp = self.config.with_name(".tmp-config.json")
+            tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+            os.replace(tmp, self.config)
+        return resume
+
+
+# -- the run -------------------------------------------------------------------
+@dataclasses.dataclass
+class TrainResult:
+    steps: int
+    seconds: float
+    validation: dict
+    model_path: pathlib.Path
+    resumed_from: int
+
+
+def _build_model(config, channels, strategy):
+    import keras
+
+    from solar_euv.models import build_pix2pix
+
+    with strategy.scope():
+        model = build_pix2pix(config.image_size, model=config.model, out_channels=channels,
+                              disc_layers=config.disc_layers,
+                              base_filters=config.base_filters)
+        g_opt = keras.optimizers.Adam(config.lr, beta_1=config.beta1, beta_2=0.999,
+                                      name="g_adam")
+        d_opt = keras.optimizers.Adam(config.lr, beta_1=config.beta1, beta_2=0.999,
+                                      name="d_adam")
+        model.compile(g_opt, d_opt, l1_weight=config.l1_weight,
+                      gan_weight=1.0 if config.model == "B" else 0.0)
+    return model
+
+
+def _load_backup(path, strategy):
+    from solar_euv.models import Pix2Pix, load_model
+
+    with strategy.scope():
+        model = load_model(path)
+    if not isinstance(model, Pix2Pix):
+        raise InputError(path, "is not a solar_euv Pix2Pix model")
+    return model
+
+
+def train(config, echo=print, verbose="auto", strategy=None):
+    """Run (or resume) the training described by ``config``.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    echo : callable
+        Prints one line of progress.
+    verbose : {"auto", 0, 1, 2}
+        Keras progress output.
+    strategy : tf.distribute.Strategy, optional
+        Use this strategy instead of creating the one ``config.strategy``
+        names (one MirroredStrategy per process: in a notebook or a test,
+        create it once and pass it to every run).
+
+    Returns
+    -------
+    TrainResult
+    """
+    import keras
+    import tensorflow as tf
+
+    from solar_euv.callbacks import (Backup, Checkpoints, NonFiniteGuard, ScalarLog, StopAt,
+                                     Validation, current_step, save_model_atomic)
+    from solar_euv.dataset import count_examples, make_dataset
+
+    if config.model not in ("A", "B"):
+        raise SolarEUVError(f"--model must be A (L1) or B (L1 + cGAN); received {config.model}")
+    _check_precision(config.precision)
+    if strategy is None:
+        strategy, strategy_text, chief = make_strategy(config.strategy)
+    else:
+        strategy_text = f"{type(strategy).__name__} ({strategy.num_replicas_in_sync} replicas)"
+        chief = True
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise SolarEUVError(f"--batch-size {config.batch_size} is not divisible by the "
+                            f"{replicas} replicas")
+
+    data_dir = pathlib.Path(config.data) if config.data else default_data_dir(echo)
+    if not (data_dir / "manifest.json").is_file():
+        raise InputError(data_dir, "is not a prepared dataset (no manifest.json); make one "
+                                   "with `solar-euv prepare RAW_DIR OUT_DIR`")
+    scaling = Scaling(hmi_limit=config.hmi_limit)
+    splits = json.loads((data_dir / "manifest.json").read_text()).get("splits", {})
+    val_split = "validation" if "validation" in splits else "test"
+    n_train = count_examples(data_dir, "train", config.passbands)
+    n_val = count_examples(data_dir, val_split, config.passbands)
+    if n_train == 0 or n_val == 0:
+        empty = "training" if n_train == 0 else val_split
+        raise InputError(data_dir, f"has no {empty} example with passband(s) "
+                                   + ", ".join(config.passbands)
+                         + "; prepare it with --splits covering both train and validation")
+
+    run = RunDirectory(config.run_dir)
+    record = {"identity": config.identity(), "options": dataclasses.asdict(config),
+              "data_dir": str(data_dir.resolve()), "manifest_sha256": _manifest_hash(data_dir),
+              "scaling": scaling.to_dict(), "validation_split": val_split,
+              "versions": {"solar_euv": __version__, "tensorflow": tf.__version__,
+                           "keras": keras.__version__, "python": platform.python_version()},
+              "written": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+    resume = run.prepare(config, record, writer=chief)
+
+    keras.utils.set_random_seed(config.seed)
+    keras.config.set_dtype_policy(config.precision)
+    try:
+        if resume:
+            model = _load_backup(run.backup_model, strategy)
+        else:
+            model = _build_model(config, len(config.passbands), strategy)
+        start_step = current_step(model)
+
+        per_epoch = config.save_every
+        train_ds = make_dataset(data_dir, "train", config.passbands, config.batch_size,
+                                training=True, image_size=config.image_size, scaling=scaling,
+                                shuffle_seed=config.seed + start_step, repeat=-1)
+        val_batch = max(replicas, min(config.batch_size, 8))
+        val_ds = make_dataset(data_dir, val_split, config.passbands, val_batch,
+                              training=False, image_size=config.image_size,
+                              scaling=scaling).unbatch().take(config.val_examples) \
+            .batch(val_batch)
+
+        summary_writer = tf.summary.create_file_writer(str(run.logs)) if chief else None
+        validation_cb = Validation(
+            val_ds, config.passbands, scaling, run.path, config.validate_every, writer=chief,
+            summary_writer=summary_writer, echo=echo,
+            model_name=f"{run.path.name} model {config.model}")
+        callbacks = [
+            StopAt(config.iterations),
+            NonFiniteGuard(),
+            ScalarLog(summary_writer, every=max(1, min(50, config.validate_every))),
+            validation_cb,
+            Checkpoints(run.checkpoints, config.save_every, writer=chief),
+            Backup(run.backup, writer=chief),
+        ]
+        echo(f"solar-euv-train: model {config.model}, passbands {','.join(config.passbands)}, "
+             f"{config.image_size} px, global batch {config.batch_size}; data {data_dir} "
+             f"(train {n_train}, {val_split} {n_val}); {strategy_text}; "
+             f"precision {config.precision}; run directory {run.path}"
+             + (f"; resuming from step {start_step}" if resume else ""))
+        if start_step >= config.iterations:
+            echo(f"the run already took its {config.iterations} steps")
+        t0 = time.perf_counter()
+        epochs = math.ceil(config.iterations / per_epoch)
+        initial_epoch = start_step // per_epoch
+        if start_step < config.iterations:
+            if config.strategy == "multiworker":
+                _custom_loop(model, strategy, train_ds, callbacks, initial_epoch, epochs,
+                             per_epoch, verbose)
+            else:
+                model.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch,
+                          steps_per_epoch=per_epoch, callbacks=callbacks, verbose=verbose,
+                          shuffle=False)
+        seconds = time.perf_counter() - t0
+        steps = current_step(model)
+        validation = validation_cb.last or {}
+        if chief:
+            save_model_atomic(model, run.model)
+        rate = (steps - start_step) / seconds if seconds > 0 else float("nan")
+        ccs = ", ".join(f"{b} CC {validation.get(f'{b}_CC', float('nan')):.3f}"
+                        for b in config.passbands)
+        echo(f"done: {steps} steps in {seconds:.0f} s ({rate:.2f} steps/s); validation "
+             f"L1 {validation.get('val_l1', float('nan')):.4f}, {ccs}; model: {run.model}")
+        return TrainResult(steps, seconds, validation, run.model, start_step)
+    finally:
+        keras.config.set_dtype_policy("float32")
+
+
+def _custom_loop(model, strategy, dataset, callbacks, initial_epoch, epochs, per_epoch,
+                 verbose):
+    """The multi-worker training loop around ``model.train_step`` (same callbacks)."""
+    import keras
+    import tensorflow as tf
+
+    dist = strategy.experimental_distribute_dataset(dataset)
+    iterator = iter(dist)
+
+    @tf.function
+    def step(it):
+        strategy.run(model.train_step, args=(next(it),))
+
+    cbs = keras.callbacks.CallbackList(callbacks, model=model, add_history=False,
+                                       add_progbar=verbose not in (0, "0"),
+                                       epochs=epochs, steps=per_epoch,
+                                       verbose=1 if verbose == "auto" else verbose)
+    model.stop_training = False
+    logs = {}
+    cbs.on_train_begin()
+    for epoch in range(initial_epoch, epochs):
+        for metric in model.metrics:
+            metric.reset_state()
+        cbs.on_epoch_begin(epoch)
+        for batch in range(per_epoch):
+            cbs.on_train_batch_begin(batch)
+            step(iterator)
+            logs = {m.name: float(m.result()) for m in model.metrics}
+            cbs.on_train_batch_end(batch, logs)
+            if model.stop_training:
+                break
+        cbs.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    cbs.on_train_end(logs)

@@ -1,0 +1,181 @@
+"""solar-euv-train end to end: run directory, Models A and B, resume, refusals."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+from astropy.io import fits
+from click.testing import CliRunner
+
+from solar_euv.cli.train import command as train_command
+from solar_euv.exceptions import SolarEUVError
+from solar_euv.models import load_model
+from solar_euv.training import TrainConfig, train
+
+SMALL = ["--image-size", "64", "--base-filters", "8", "--batch-size", "2",
+         "--val-examples", "2"]
+
+
+def _run(args):
+    return CliRunner().invoke(train_command, args)
+
+
+def test_model_a_end_to_end_writes_the_run_directory(prepared_sample, tmp_path):
+    run = tmp_path / "run"
+    result = _run(["--data", str(prepared_sample), "--model", "A", "--iterations", "6",
+                   "--save-every", "3", "--validate-every", "3", "--run-dir", str(run),
+                   "-q"] + SMALL)
+    assert result.exit_code == 0, result.output
+    assert "model A, passbands 171, 64 px" in result.output
+    assert "done: 6 steps" in result.output
+    config = json.loads((run / "config.json").read_text())
+    assert config["identity"]["model"] == "A" and config["options"]["iterations"] == 6
+    assert config["manifest_sha256"] and config["versions"]["keras"] == keras.__version__
+    assert config["scaling"]["hmi_limit"] == 3000.0
+    names = sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert names == ["best.json", "best.keras", "step_0000003.keras", "step_0000006.keras"]
+    assert json.loads((run / "backup" / "state.json").read_text())["step"] == 6
+    assert list((run / "logs").glob("events.out.tfevents.*"))
+    rows = (run / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("step,val_l1,171_CC,171_RE,171_PPE10,171_PPE50")
+    assert [r.split(",")[0] for r in rows[1:]] == ["3", "6"]
+    snap = run / "snapshots" / "step_0000006"
+    with fits.open(snap / "sample0_171_generated.fits") as hdul:
+        assert hdul[0].header["BUNIT"] == "DN/s" and hdul[0].header["TRAINSTP"] == 6
+        assert hdul[0].data.shape == (64, 64) and np.all(hdul[0].data >= 0)
+    assert (snap / "sample0_171.png").stat().st_size > 1000
+    model = load_model(run / "model.keras")
+    assert model.discriminator is None
+    assert int(model.optimizer.iterations) == 6
+    assert model.predict(np.zeros((1, 64, 64, 1), "float32"), verbose=0).shape == (1, 64, 64, 1)
+
+
+def test_model_b_all_passbands(prepared_sample, tmp_path):
+    run = tmp_path / "run"
+    result = _run(["--data", str(prepared_sample), "--passband", "all", "--iterations", "2",
+                   "--save-every", "2", "--validate-every", "2", "--run-dir", str(run),
+                   "-q"] + SMALL)
+    assert result.exit_code == 0, result.output
+    header = (run / "metrics.csv").read_text().splitlines()[0].split(",")
+    for band in ("1700", "1600", "304", "171", "193", "211", "335", "94", "131"):
+        assert f"{band}_CC" in header
+    assert {"d_loss", "g_gan"} <= set(header)
+    model = load_model(run / "model.keras")
+    assert model.generator.output_shape == (None, 64, 64, 9)
+    assert int(model.d_optimizer.iterations) == 2
+
+
+def test_backup_holds_weights_and_both_optimizers_exactly(prepared_sample, tmp_path):
+    from solar_euv.training import _load_backup
+    import tensorflow as tf
+
+    config = TrainConfig(data=str(prepared_sample), model="B", image_size=64, base_filters=8,
+                         batch_size=2, iterations=4, save_every=2, validate_every=4,
+                         val_examples=2, run_dir=str(tmp_path / "run"))
+    result = train(config, echo=lambda *a: None, verbose=0)
+    backup = _load_backup(tmp_path / "run" / "backup" / "model.keras",
+                          tf.distribute.get_strategy())
+    final = load_model(result.model_path)
+    for a, b in zip(final.weights, backup.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    for opt in ("optimizer", "d_optimizer"):
+        va, vb = getattr(final, opt).variables, getattr(backup, opt).variables
+        assert len(va) == len(vb) > 2
+        for a, b in zip(va, vb):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert int(backup.d_optimizer.iterations) == 4
+
+
+def test_rerun_same_command_resumes_and_other_config_is_refused(prepared_sample, tmp_path):
+    run = tmp_path / "run"
+    args = ["--data", str(prepared_sample), "--model", "A", "--save-every", "2",
+            "--validate-every", "2", "--run-dir", str(run), "-q"] + SMALL
+    assert _run(args + ["--iterations", "2"]).exit_code == 0
+    # Same identity: nothing left to do, says so.
+    again = _run(args + ["--iterations", "2"])
+    assert again.exit_code == 0 and "resuming from step 2" in again.output
+    # More steps: the run continues from its backup.
+    longer = _run(args + ["--iterations", "4"])
+    assert longer.exit_code == 0 and "done: 4 steps" in longer.output
+    other = _run(args + ["--iterations", "4", "--lr", "1e-3"])
+    assert other.exit_code == 1
+    assert "different configuration (lr differ)" in other.output
+    assert "Traceback" not in other.output
+    forced = _run(args + ["--iterations", "2", "--lr", "1e-3", "--force"])
+    assert forced.exit_code == 0 and "done: 2 steps" in forced.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--data", "{missing}"], "is not a prepared dataset"),
+    (["--image-size", "100"], "power of two"),
+    (["--precision", "mixed_float16"], "needs a GPU"),
+    (["--passband", "172"], "unknown AIA passband '172'"),
+    (["--resume", "--run-dir", "{tmp}/fresh"], "has no backup to resume from"),
+    (["--strategy", "multiworker"], "TF_CONFIG"),
+])
+def test_refusals_are_one_sentence_without_traceback(prepared_sample, tmp_path, monkeypatch,
+                                                     args, message):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    args = [a.format(missing=tmp_path / "nothing", tmp=tmp_path) for a in args]
+    if "--data" not in args:
+        args = ["--data", str(prepared_sample)] + args
+    result = _run(args + ["--iterations", "1", "--run-dir", str(tmp_path / "r")]
+                  if "--run-dir" not in args else args + ["--iterations", "1"])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_malformed_tf_config_is_refused(prepared_sample, tmp_path, monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    result = _run(["--data", str(prepared_sample), "--strategy", "multiworker",
+                   "--run-dir", str(tmp_path / "r")])
+    assert result.exit_code == 1 and "TF_CONFIG is malformed" in result.output
+
+
+def test_mirrored_strategy_on_two_logical_cpus(prepared_sample, tmp_path, mirrored_strategy):
+    config = TrainConfig(data=str(prepared_sample), model="B", image_size=64, base_filters=8,
+                         batch_size=2, iterations=2, save_every=2, validate_every=2,
+                         val_examples=2, run_dir=str(tmp_path / "run"))
+    lines = []
+    result = train(config, echo=lines.append, verbose=0, strategy=mirrored_strategy)
+    assert "MirroredStrategy (2 replicas)" in lines[0]
+    assert result.steps == 2 and np.isfinite(result.validation["val_l1"])
+
+
+def test_kill_9_then_rerun_continues_from_the_backup(prepared_sample, tmp_path):
+    """The installed console script, killed with SIGKILL mid-run, then rerun."""
+    run = tmp_path / "run"
+    cmd = ["solar-euv-train", "--data", str(prepared_sample), "--model", "B",
+           "--iterations", "400", "--save-every", "3", "--validate-every", "1000",
+           "--run-dir", str(run), "-q"] + SMALL
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    state = run / "backup" / "state.json"
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if state.exists() and json.loads(state.read_text())["step"] >= 6:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.stdout.read().decode()[-2000:]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    backed_up = json.loads(state.read_text())["step"]
+    assert backed_up >= 6 and backed_up % 3 == 0
+    # The checkpoints on disk all load: nothing partial under a final name.
+    for path in (run / "checkpoints").glob("*.keras"):
+        load_model(path)
+    # Rerun the same command (only the step budget lowered so the test ends soon).
+    cmd[cmd.index("400")] = str(backed_up + 3)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"resuming from step {backed_up}" in done.stdout
+    assert f"done: {backed_up + 3} steps" in done.stdout
+    final = load_model(run / "model.keras")
+    assert int(final.optimizer.iterations) == backed_up + 3
+    assert int(final.d_optimizer.iterations) == backed_up + 3
