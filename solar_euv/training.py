@@ -319,7 +319,11 @@ def train(config, echo=print, verbose="auto", strategy=None):
               "versions": {"solar_euv": __version__, "tensorflow": tf.__version__,
                            "keras": keras.__version__, "python": platform.python_version()},
               "written": datetime.datetime.now(datetime.timezone.utc).isoformat()}
-    resume = run.prepare(config, record, writer=chief)
+    if chief:
+        resume = run.prepare(config, record, writer=True)
+    else:
+        # Other workers only read: the chief checks and writes the directory.
+        resume = run.backup_model.is_file()
 
     keras.utils.set_random_seed(config.seed)
     keras.config.set_dtype_policy(config.precision)
@@ -379,8 +383,9 @@ def train(config, echo=print, verbose="auto", strategy=None):
         rate = (steps - start_step) / seconds if seconds > 0 else float("nan")
         ccs = ", ".join(f"{b} CC {validation.get(f'{b}_CC', float('nan')):.3f}"
                         for b in config.passbands)
+        where = run.model if chief else f"{run.model} (written by the chief)"
         echo(f"done: {steps} steps in {seconds:.0f} s ({rate:.2f} steps/s); validation "
-             f"L1 {validation.get('val_l1', float('nan')):.4f}, {ccs}; model: {run.model}")
+             f"L1 {validation.get('val_l1', float('nan')):.4f}, {ccs}; model: {where}")
         return TrainResult(steps, seconds, validation, run.model, start_step)
     finally:
         keras.config.set_dtype_policy("float32")
