@@ -312,6 +312,13 @@ def train(config, echo=print, verbose="auto", strategy=None):
                                    + ", ".join(config.passbands)
                          + "; prepare it with --splits covering both train and validation")
 
+    # Built before the run directory is touched: make_dataset refuses passbands
+    # the data lack and image sizes that do not divide the data's grid.
+    val_batch = max(replicas, min(config.batch_size, 8))
+    val_ds = make_dataset(data_dir, val_split, config.passbands, val_batch, training=False,
+                          image_size=config.image_size, scaling=scaling) \
+        .unbatch().take(config.val_examples).batch(val_batch)
+
     run = RunDirectory(config.run_dir)
     record = {"identity": config.identity(), "options": dataclasses.asdict(config),
               "data_dir": str(data_dir.resolve()), "manifest_sha256": _manifest_hash(data_dir),
@@ -338,11 +345,6 @@ def train(config, echo=print, verbose="auto", strategy=None):
         train_ds = make_dataset(data_dir, "train", config.passbands, config.batch_size,
                                 training=True, image_size=config.image_size, scaling=scaling,
                                 shuffle_seed=config.seed + start_step, repeat=-1)
-        val_batch = max(replicas, min(config.batch_size, 8))
-        val_ds = make_dataset(data_dir, val_split, config.passbands, val_batch,
-                              training=False, image_size=config.image_size,
-                              scaling=scaling).unbatch().take(config.val_examples) \
-            .batch(val_batch)
 
         summary_writer = tf.summary.create_file_writer(str(run.logs)) if chief else None
         validation_cb = Validation(

@@ -258,6 +258,24 @@ def test_offline_message(tmp_path, monkeypatch):
         fetch(STEPS[0], STEPS[1], tmp_path, passbands="171", email="me@example.org")
 
 
+def test_unregistered_email_and_offline_client_construction(tmp_path, monkeypatch):
+    import drms
+
+    def unregistered(self, email):
+        return False                        # what JSOC answers for an unknown address
+
+    monkeypatch.setattr(drms.Client, "check_email", unregistered)
+    with pytest.raises(FetchError, match=r"does not accept the e-mail address 'x@y.org'"):
+        fetch(STEPS[0], STEPS[1], tmp_path, passbands="171", email="x@y.org")
+
+    def offline(self, email):
+        raise urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
+
+    monkeypatch.setattr(drms.Client, "check_email", offline)
+    with pytest.raises(FetchError, match=r"cannot reach JSOC .*Connection refused"):
+        fetch(STEPS[0], STEPS[1], tmp_path, passbands="171", email="x@y.org")
+
+
 def test_cli_offline_is_one_line_without_traceback(tmp_path, monkeypatch):
     monkeypatch.setattr(fetch_module, "_default_client", lambda email: OfflineClient())
     result = CliRunner().invoke(cli(), ["fetch", "--start", "2017-01-01", "--end",

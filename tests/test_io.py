@@ -16,7 +16,7 @@ from astropy.wcs import WCS
 
 from solar_euv.exceptions import InputError, SolarEUVWarning
 from solar_euv.sdo.io import (SDOImage, block_mean, detect_kind, observation_time,
-                              quality_problems, read_aia, read_hmi, read_sdo)
+                              quality_problems, read_aia, read_header, read_hmi, read_sdo)
 
 AIA_171 = sunpy.data.test.get_test_filepath("aia_171_level1.fits")
 HMI_CONTINUUM = sunpy.data.test.get_test_filepath("resampled_hmi.fits")
@@ -125,6 +125,18 @@ def test_compressed_in_hdu1_equals_plain(tmp_path):
     assert np.allclose(comp, plain, rtol=0.02, atol=2.0)
 
 
+def test_reads_gzipped_fits_and_refuses_a_truncated_one(tmp_path):
+    import gzip
+
+    path = write_hmi_like(tmp_path / "hmi.fits", size=64, compressed=False)
+    blob = gzip.compress(path.read_bytes())
+    (tmp_path / "hmi.fits.gz").write_bytes(blob)
+    assert read_sdo(tmp_path / "hmi.fits.gz").kind == "hmi"
+    (tmp_path / "cut.fits.gz").write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(InputError, match=r"cut\.fits\.gz: is (a truncated|not a readable)"):
+        read_sdo(tmp_path / "cut.fits.gz")
+
+
 def test_reads_hmi_like_magnetogram_with_blank_off_disk(tmp_path):
     path = write_hmi_like(tmp_path / "hmi.fits", size=64)
     smap = read_hmi(path)
@@ -193,6 +205,13 @@ def test_not_fits(tmp_path):
     with pytest.raises(InputError, match=r"notes\.fits: is not a FITS file") as info:
         read_sdo(path)
     assert info.value.path == str(path)
+    with pytest.raises(InputError, match=r"notes\.fits: is not a FITS file"):
+        read_header(path)
+
+
+def test_read_header_only(tmp_path):
+    header = read_header(write_hmi_like(tmp_path / "hmi.fits", size=64))
+    assert header["CONTENT"] == "MAGNETOGRAM" and header["NAXIS1"] == 64
 
 
 def test_missing_file_and_directory(tmp_path):

@@ -131,6 +131,31 @@ def test_refusals_are_one_sentence_without_traceback(prepared_sample, tmp_path, 
     assert "Traceback" not in result.output
 
 
+@pytest.fixture(scope="module")
+def only_171(prepared_sample, tmp_path_factory):
+    """The same raw files prepared with AIA 171 alone."""
+    from solar_euv.cli.main import cli
+
+    out = tmp_path_factory.mktemp("only171") / "data"
+    result = CliRunner().invoke(cli, ["prepare", str(prepared_sample.parent / "raw"), str(out),
+                                      "--size", "256", "--passbands", "171", "--workers", "1",
+                                      "-q"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--passband", "94"], "was prepared without passband(s) 94"),
+    (["--image-size", "512"], "image_size 512"),
+])
+def test_data_refusals_leave_no_run_directory(only_171, tmp_path, args, message):
+    run = tmp_path / "r"
+    result = _run(["--data", str(only_171), "--iterations", "1", "--run-dir", str(run)] + args)
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not run.exists()
+
+
 def test_malformed_tf_config_is_refused(prepared_sample, tmp_path, monkeypatch):
     monkeypatch.setenv("TF_CONFIG", "{not json")
     result = _run(["--data", str(prepared_sample), "--strategy", "multiworker",

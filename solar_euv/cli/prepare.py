@@ -34,7 +34,7 @@ def _describe(path):
 
     header = io.read_header(path)
     kind = io.detect_kind(header, path)
-    time = io._observation_time(header)
+    time = io.observation_time(header)
     if time is None:
         raise InputError(path, "has no readable observation time (T_OBS or DATE-OBS)")
     return SourceFile(kind, time.utc.isot + "Z", str(path))

@@ -429,9 +429,15 @@ class FetchResult:
 
 
 def _default_client(email):
+    """A drms client; with an e-mail address, JSOC is asked whether it is registered."""
     import drms
 
-    return drms.Client(email=email)
+    try:
+        return drms.Client(email=email)
+    except ValueError:
+        raise FetchError(f"JSOC does not accept the e-mail address {email!r} for exports: "
+                         "register it at http://jsoc.stanford.edu/ajax/register_email.html"
+                         ) from None
 
 
 def _query(client, ds):
@@ -547,7 +553,7 @@ def fetch(start, end, out_dir, *, cadence="6h", passbands="all", hmi=True, email
     if client is None:
         try:
             client = _default_client(email)
-        except _NETWORK_ERRORS as err:
+        except (*_NETWORK_ERRORS, OSError) as err:
             raise _offline_error(err) from None
     result = FetchResult()
     for channel in channels:

@@ -26,9 +26,10 @@ naming the file and the problem:
   :data:`HMI_FATAL_QUALITY_BITS`).
 
 QUALITY is judged bit by bit.  AIA (level-1 QUALITY word): bit 30
-(``0x40000000``, near-real-time / quick-look data) and the routinely set
-limb-fit bit 4 are harmless; bits 0-3 (flat field, orbit, ancillary or
-master pointing data missing), 8-10 (more than 1 % of the pixels missing),
+(``0x40000000``, near-real-time / quick-look data), the routinely set
+limb-fit bit 4 and bit 7 (a few pixels missing) are harmless; bits 0-3
+(flat field, orbit, ancillary or master pointing data missing), 8-10 (more
+than 1 % of the pixels missing),
 11-17 (not in science pointing, eclipse, no Sun presence, safe mode, dark
 image, ISS loop open, calibration/non-standard sequence), 19 (focus out of
 range) and 31 (no image) are fatal; any other set bit gives a
@@ -212,6 +213,8 @@ def _precheck(path):
         raise InputError(path, "does not exist") from None
     except OSError as err:
         raise InputError(path, f"cannot be read ({err.strerror})") from None
+    if start.startswith(b"\x1f\x8b"):
+        return                     # gzip-compressed FITS: astropy checks it when reading
     if not start.startswith(b"SIMPLE  =") and not start.startswith(b"SIMPLE="):
         raise InputError(path, "is not a FITS file (no SIMPLE card at the start)")
     size = os.path.getsize(path)
@@ -250,6 +253,20 @@ def _block_sum(a, k):
     for i in range(1, k):
         out += s[i::k]
     return out
+
+
+def _block_count(mask, k):
+    """Number of True pixels per ``k x k`` block (float32); uint8 adds when they fit."""
+    if k * k > 255:
+        return _block_sum(mask.view(np.uint8), k)
+    m = mask.view(np.uint8)
+    s = m[:, 0::k].copy()
+    for i in range(1, k):
+        s += m[:, i::k]
+    out = s[0::k].copy()
+    for i in range(1, k):
+        out += s[i::k]
+    return out.astype(np.float32)
 
 
 def block_mean(raw, k, *, bscale=1.0, bzero=0.0, blank=None):
@@ -299,7 +316,7 @@ def block_mean(raw, k, *, bscale=1.0, bzero=0.0, blank=None):
         a = a.copy() if not a.flags.writeable else a
         np.copyto(a, 0, where=invalid)   # in place: the caller's array is scratch
         total = _block_sum(a, k)
-        count = np.float32(k * k) - _block_sum(invalid.view(np.uint8), k)
+        count = np.float32(k * k) - _block_count(invalid, k)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = total / count
         mean[count == 0] = np.nan
@@ -353,18 +370,18 @@ def read_header(path):
     :class:`~solar_euv.exceptions.InputError` for a file that is not FITS.
     """
     path = os.fspath(path)
+    _precheck(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with fits.open(path, memmap=False, lazy_load_hdus=True) as hdul:
-                for hdu in hdul:
-                    if getattr(hdu, "is_image", False) and hdu.header.get("NAXIS", 0):
-                        return hdu.header.copy()
-    except FileNotFoundError:
-        raise InputError(path, "does not exist") from None
+                return _image_hdu(hdul, path).header.copy()
+    except InputError:
+        raise
     except Exception as err:
+        if _is_truncation(err):
+            raise InputError(path, "is a truncated FITS file") from None
         raise InputError(path, f"is not a readable FITS file ({err})") from None
-    raise InputError(path, "holds no image (every HDU is empty)")
 
 
 def detect_kind(header, path="<header>"):

@@ -396,13 +396,8 @@ def prepare_files(paths, size=1024, *, workers=1, progress=True, on_error="raise
     try:
         if workers is None or workers <= 1 or len(jobs) <= 1:
             results = map(_prepare_one, jobs)
-            executor = None
         else:
-            from concurrent.futures import ProcessPoolExecutor
-
-            executor = ProcessPoolExecutor(max_workers=min(int(workers), len(jobs)),
-                                           mp_context=_worker_context())
-            results = executor.map(_prepare_one, jobs)
+            results = _pool(int(workers)).map(_prepare_one, jobs)
         try:
             for result in results:
                 bar.update(1)
@@ -414,10 +409,32 @@ def prepare_files(paths, size=1024, *, workers=1, progress=True, on_error="raise
                     continue
                 yield result
         finally:
-            if executor is not None:
-                executor.shutdown(wait=True, cancel_futures=True)
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()                       # cancels what is still pending
     finally:
         bar.close()
+
+
+_POOLS = {}
+
+
+def _pool(workers):
+    """A process pool of ``workers`` processes, kept for later calls.
+
+    Starting workers costs seconds (imports; see :func:`_worker_context`),
+    so the pool is reused by every :func:`prepare_files` call of this
+    process and shut down when the interpreter exits.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = _worker_context().get_start_method()
+    key = (workers, method)
+    pool = _POOLS.get(key)
+    if pool is None or getattr(pool, "_broken", False):
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context())
+        _POOLS[key] = pool
+    return pool
 
 
 # Imported once by the fork server, so that forked workers start ready.
