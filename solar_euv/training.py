@@ -211,6 +211,11 @@ class RunDirectory:
                 raise InputError(self.path, "holds an earlier run without a backup; choose "
                                             "another --run-dir or pass --force")
         if writer:
+            # Temporary files of a run killed while saving are never final
+            # names; remove them.
+            for sub in (self.path, self.checkpoints, self.backup):
+                for leftover in sub.glob(".tmp-*") if sub.is_dir() else ():
+                    leftover.unlink()
             self.path.mkdir(parents=True, exist_ok=True)
             for sub in (self.checkpoints, self.backup, self.logs):
                 sub.mkdir(exist_ok=True)
@@ -231,18 +236,14 @@ class TrainResult:
 
 
 def _build_model(config, channels, strategy):
-    import keras
-
-    from solar_euv.models import build_pix2pix
+    from solar_euv.models import build_pix2pix, paper_optimizers
 
     with strategy.scope():
         model = build_pix2pix(config.image_size, model=config.model, out_channels=channels,
                               disc_layers=config.disc_layers,
                               base_filters=config.base_filters)
-        g_opt = keras.optimizers.Adam(config.lr, beta_1=config.beta1, beta_2=0.999,
-                                      name="g_adam")
-        d_opt = keras.optimizers.Adam(config.lr, beta_1=config.beta1, beta_2=0.999,
-                                      name="d_adam")
+        # FusedAdam "g_adam" and "d_adam": Keras's Adam with a fused TF update.
+        g_opt, d_opt = paper_optimizers(config.lr, beta_1=config.beta1, beta_2=0.999)
         model.compile(g_opt, d_opt, l1_weight=config.l1_weight,
                       gan_weight=1.0 if config.model == "B" else 0.0)
     return model

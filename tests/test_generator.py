@@ -134,10 +134,13 @@ def test_config_round_trip_with_non_default_arguments(tmp_path):
                           bottleneck_size=1, dropout_rate=0.25, synchronized_bn=False,
                           name="g_test")
     config = gen.get_config()
+    dtype = config.pop("dtype")
+    assert dtype["config"]["name"] == "float32"
     assert config == {"name": "g_test", "trainable": True, "image_size": 64,
                       "in_channels": 2, "out_channels": 3, "base_filters": 8,
                       "max_filters": 16, "bottleneck_size": 1, "dropout_rate": 0.25,
                       "synchronized_bn": False}
+    config["dtype"] = dtype
     path = tmp_path / "g.keras"
     gen.save(path)
     loaded = keras.models.load_model(path)
@@ -145,3 +148,15 @@ def test_config_round_trip_with_non_default_arguments(tmp_path):
     assert loaded.get_config() == config
     x = np.random.default_rng(1).uniform(-1, 1, (2, 64, 64, 2)).astype("float32")
     np.testing.assert_array_equal(gen.predict(x, verbose=0), loaded.predict(x, verbose=0))
+
+
+def test_mixed_precision_policy_survives_saving(tmp_path):
+    gen = build_generator(64, base_filters=4, max_filters=8, dtype="mixed_bfloat16")
+    assert keras.config.dtype_policy().name == "float32"
+    assert gen.get_layer("enc2_conv").compute_dtype == "bfloat16"
+    assert gen.get_layer("enc2_conv").kernel.dtype == "float32"
+    assert gen.get_layer("out_tanh").compute_dtype == "float32"
+    gen.save(tmp_path / "g.keras")
+    loaded = keras.models.load_model(tmp_path / "g.keras")
+    assert loaded.get_layer("dec1_convt").compute_dtype == "bfloat16"
+    assert loaded.dtype_policy.name == "mixed_bfloat16"

@@ -70,6 +70,19 @@ def test_model_b_all_passbands(prepared_sample, tmp_path):
     assert int(model.d_optimizer.iterations) == 2
 
 
+def test_mixed_bfloat16_run(prepared_sample, tmp_path):
+    run = tmp_path / "run"
+    result = _run(["--data", str(prepared_sample), "--precision", "mixed_bfloat16",
+                   "--iterations", "2", "--save-every", "2", "--validate-every", "2",
+                   "--run-dir", str(run), "-q"] + SMALL)
+    assert result.exit_code == 0, result.output
+    assert "precision mixed_bfloat16" in result.output
+    model = load_model(run / "model.keras")
+    assert model.generator.get_layer("enc2_conv").compute_dtype == "bfloat16"
+    assert np.isfinite(float((run / "metrics.csv").read_text().splitlines()[1].split(",")[1]))
+    assert keras.config.dtype_policy().name == "float32"  # restored after the run
+
+
 def test_backup_holds_weights_and_both_optimizers_exactly(prepared_sample, tmp_path):
     from solar_euv.training import _load_backup
     import tensorflow as tf
@@ -193,7 +206,10 @@ def test_kill_9_then_rerun_continues_from_the_backup(prepared_sample, tmp_path):
     backed_up = json.loads(state.read_text())["step"]
     assert backed_up >= 6 and backed_up % 3 == 0
     # The checkpoints on disk all load: nothing partial under a final name.
-    for path in (run / "checkpoints").glob("*.keras"):
+    # (A save cut short leaves only a hidden .tmp-* file, never a final name.)
+    finals = [p for p in (run / "checkpoints").glob("*.keras") if not p.name.startswith(".")]
+    assert finals
+    for path in finals:
         load_model(path)
     # Rerun the same command (only the step budget lowered so the test ends soon).
     cmd[cmd.index("400")] = str(backed_up + 3)
@@ -204,6 +220,7 @@ def test_kill_9_then_rerun_continues_from_the_backup(prepared_sample, tmp_path):
     final = load_model(run / "model.keras")
     assert int(final.optimizer.iterations) == backed_up + 3
     assert int(final.d_optimizer.iterations) == backed_up + 3
+    assert not list(run.rglob(".tmp-*"))
 
 
 def _free_port():

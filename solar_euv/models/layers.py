@@ -14,7 +14,7 @@ def conv_initializer():
     return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
 
 
-def batch_norm(name, synchronized):
+def batch_norm(name, synchronized, dtype=None):
     """BatchNorm with the authors' settings.
 
     ``synchronized=True`` computes batch statistics over the global batch
@@ -27,13 +27,14 @@ def batch_norm(name, synchronized):
         gamma_initializer=keras.initializers.RandomNormal(mean=1.0, stddev=0.02),
         synchronized=synchronized,
         name=name,
+        dtype=dtype,
     )
 
 
-def conv(filters, kernel_size, strides, padding, name):
+def conv(filters, kernel_size, strides, padding, name, dtype=None):
     return keras.layers.Conv2D(
         filters, kernel_size, strides=strides, padding=padding, use_bias=False,
-        kernel_initializer=conv_initializer(), name=name)
+        kernel_initializer=conv_initializer(), name=name, dtype=dtype)
 
 
 def conv_transpose(filters, name, dtype=None):

@@ -42,36 +42,42 @@ class PatchDiscriminator(keras.Model):
     """
 
     def __init__(self, image_size=1024, in_channels=1, out_channels=1, n_layers=3,
-                 base_filters=64, max_filters=512, synchronized_bn=True, **kwargs):
+                 base_filters=64, max_filters=512, synchronized_bn=True, dtype=None,
+                 **kwargs):
         if n_layers not in NOMINAL_RECEPTIVE_FIELDS:
             raise ValueError("`n_layers` must be an integer from 0 to 5. "
                              f"Received: n_layers={n_layers!r}")
+        d = keras.dtype_policies.get(dtype) if dtype is not None \
+            else keras.config.dtype_policy()
 
         # === Layers and functional model ===
         condition = keras.Input((image_size, image_size, in_channels), name="magnetogram")
         image = keras.Input((image_size, image_size, out_channels), name="image")
-        x = keras.layers.Concatenate(name="pair")([condition, image])
+        x = keras.layers.Concatenate(name="pair", dtype=d)([condition, image])
         if n_layers == 0:
-            x = conv(base_filters, 1, 1, "valid", name="conv1")(x)
-            x = keras.layers.LeakyReLU(negative_slope=0.2, name="lrelu1")(x)
-            x = conv(min(2 * base_filters, max_filters), 1, 1, "valid", name="conv2")(x)
-            x = batch_norm("bn2", synchronized_bn)(x)
-            x = keras.layers.LeakyReLU(negative_slope=0.2, name="lrelu2")(x)
-            x = conv(1, 1, 1, "valid", name="logits_conv")(x)
+            x = conv(base_filters, 1, 1, "valid", name="conv1", dtype=d)(x)
+            x = keras.layers.LeakyReLU(negative_slope=0.2, name="lrelu1", dtype=d)(x)
+            x = conv(min(2 * base_filters, max_filters), 1, 1, "valid", name="conv2",
+                     dtype=d)(x)
+            x = batch_norm("bn2", synchronized_bn, dtype=d)(x)
+            x = keras.layers.LeakyReLU(negative_slope=0.2, name="lrelu2", dtype=d)(x)
+            x = conv(1, 1, 1, "valid", name="logits_conv", dtype=d)(x)
         else:
             for i in range(n_layers + 1):
                 stride = 2 if i < n_layers else 1
                 f = min(base_filters * 2**i, max_filters)
-                x = keras.layers.ZeroPadding2D(1, name=f"pad{i + 1}")(x)
-                x = conv(f, 4, stride, "valid", name=f"conv{i + 1}")(x)
+                x = keras.layers.ZeroPadding2D(1, name=f"pad{i + 1}", dtype=d)(x)
+                x = conv(f, 4, stride, "valid", name=f"conv{i + 1}", dtype=d)(x)
                 if i > 0:
-                    x = batch_norm(f"bn{i + 1}", synchronized_bn)(x)
-                x = keras.layers.LeakyReLU(negative_slope=0.2, name=f"lrelu{i + 1}")(x)
-            x = keras.layers.ZeroPadding2D(1, name="pad_logits")(x)
-            x = conv(1, 4, 1, "valid", name="logits_conv")(x)
+                    x = batch_norm(f"bn{i + 1}", synchronized_bn, dtype=d)(x)
+                x = keras.layers.LeakyReLU(negative_slope=0.2, name=f"lrelu{i + 1}",
+                                           dtype=d)(x)
+            x = keras.layers.ZeroPadding2D(1, name="pad_logits", dtype=d)(x)
+            x = conv(1, 4, 1, "valid", name="logits_conv", dtype=d)(x)
         logits = keras.layers.Activation("linear", dtype="float32", name="logits")(x)
         kwargs.setdefault("name", "discriminator")
         super().__init__(inputs=[condition, image], outputs=logits, **kwargs)
+        self.dtype_policy = d  # Functional ignores dtype=; keep it for get_config
 
         # === Config ===
         self.image_size = image_size
@@ -93,6 +99,7 @@ class PatchDiscriminator(keras.Model):
             "base_filters": self.base_filters,
             "max_filters": self.max_filters,
             "synchronized_bn": self.synchronized_bn,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
         }
 
     @classmethod

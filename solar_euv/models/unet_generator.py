@@ -56,38 +56,45 @@ class UNetGenerator(keras.Model):
 
     def __init__(self, image_size=1024, in_channels=1, out_channels=1, base_filters=64,
                  max_filters=512, bottleneck_size=4, dropout_rate=0.5,
-                 synchronized_bn=True, **kwargs):
+                 synchronized_bn=True, dtype=None, **kwargs):
         _check_size(image_size, bottleneck_size)
+        # Every layer gets the model's dtype policy (default: the global one),
+        # so a mixed-precision model reloads as mixed precision.
+        dtype = keras.dtype_policies.get(dtype) if dtype is not None \
+            else keras.config.dtype_policy()
         filters = generator_filters(image_size, bottleneck_size, base_filters, max_filters)
         levels = len(filters)
 
         # === Layers and functional model ===
         inputs = keras.Input((image_size, image_size, in_channels), name="magnetogram")
         x = inputs
+        d = dtype
         skips = []
         for k, f in enumerate(filters):
             bottom = k == levels - 1
-            x = conv(f, 4, 2, "same", name=f"enc{k + 1}_conv")(x)
+            x = conv(f, 4, 2, "same", name=f"enc{k + 1}_conv", dtype=d)(x)
             if k > 0 and not (bottom and bottleneck_size == 1):
-                x = batch_norm(f"enc{k + 1}_bn", synchronized_bn)(x)
+                x = batch_norm(f"enc{k + 1}_bn", synchronized_bn, dtype=d)(x)
             if bottom:
-                x = keras.layers.ReLU(name=f"enc{k + 1}_relu")(x)
+                x = keras.layers.ReLU(name=f"enc{k + 1}_relu", dtype=d)(x)
             else:
-                x = keras.layers.LeakyReLU(negative_slope=0.2, name=f"enc{k + 1}_lrelu")(x)
+                x = keras.layers.LeakyReLU(negative_slope=0.2, name=f"enc{k + 1}_lrelu",
+                                         dtype=d)(x)
                 skips.append(x)
         for i, k in enumerate(range(levels - 2, -1, -1)):
-            d = i + 1
-            x = conv_transpose(filters[k], name=f"dec{d}_convt")(x)
-            x = batch_norm(f"dec{d}_bn", synchronized_bn)(x)
+            n = i + 1
+            x = conv_transpose(filters[k], name=f"dec{n}_convt", dtype=d)(x)
+            x = batch_norm(f"dec{n}_bn", synchronized_bn, dtype=d)(x)
             if i < 3 and dropout_rate > 0:
-                x = keras.layers.Dropout(dropout_rate, name=f"dec{d}_dropout")(x)
-            x = keras.layers.ReLU(name=f"dec{d}_relu")(x)
-            x = keras.layers.Concatenate(name=f"dec{d}_skip")([x, skips[k]])
-        x = conv_transpose(out_channels, name="out_convt")(x)
+                x = keras.layers.Dropout(dropout_rate, name=f"dec{n}_dropout", dtype=d)(x)
+            x = keras.layers.ReLU(name=f"dec{n}_relu", dtype=d)(x)
+            x = keras.layers.Concatenate(name=f"dec{n}_skip", dtype=d)([x, skips[k]])
+        x = conv_transpose(out_channels, name="out_convt", dtype=d)(x)
         # The output stays float32 under mixed precision (stable losses).
         outputs = keras.layers.Activation("tanh", dtype="float32", name="out_tanh")(x)
         kwargs.setdefault("name", "generator")
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.dtype_policy = dtype  # Functional ignores dtype=; keep it for get_config
 
         # === Config ===
         self.image_size = image_size
@@ -111,6 +118,7 @@ class UNetGenerator(keras.Model):
             "bottleneck_size": self.bottleneck_size,
             "dropout_rate": self.dropout_rate,
             "synchronized_bn": self.synchronized_bn,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
         }
 
     @classmethod
