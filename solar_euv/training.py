@@ -382,7 +382,12 @@ def train(config, echo=print, verbose="auto", strategy=None):
         steps = current_step(model)
         validation = validation_cb.last or {}
         if chief:
+            from solar_euv.inference import write_model_metadata
+
             save_model_atomic(model, run.model)
+            # model.keras.json: passbands, scaling and grid, so the file works alone.
+            write_model_metadata(run.model, config.passbands, scaling, config.image_size,
+                                 kind=config.model)
         rate = (steps - start_step) / seconds if seconds > 0 else float("nan")
         ccs = ", ".join(f"{b} CC {validation.get(f'{b}_CC', float('nan')):.3f}"
                         for b in config.passbands)

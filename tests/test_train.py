@@ -49,6 +49,8 @@ def test_model_a_end_to_end_writes_the_run_directory(prepared_sample, tmp_path):
         assert hdul[0].header["BUNIT"] == "DN/s" and hdul[0].header["TRAINSTP"] == 6
         assert hdul[0].data.shape == (64, 64) and np.all(hdul[0].data >= 0)
     assert (snap / "sample0_171.png").stat().st_size > 1000
+    sidecar = json.loads((run / "model.keras.json").read_text())
+    assert sidecar["passbands"] == ["171"] and sidecar["image_size"] == 64
     model = load_model(run / "model.keras")
     assert model.discriminator is None
     assert int(model.optimizer.iterations) == 6

@@ -24,6 +24,9 @@ COMMANDS = [
     "prepare",
     "train",
     "fetch",
+    "predict",
+    "evaluate",
+    "export",
 ]
 
 

@@ -1,0 +1,70 @@
+"""``solar-euv predict``: generate AIA FITS and PNG images from HMI magnetograms."""
+import click
+
+from solar_euv.cli.base import SolarEUVCommand, verbosity_options
+
+__all__ = ["command"]
+
+
+@click.command("predict", cls=SolarEUVCommand)
+@click.argument("model", type=click.Path(exists=False))
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True,
+                type=click.Path(exists=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory for the generated files (created if missing; must be empty "
+                   "unless --overwrite).")
+@click.option("--format", "formats", default="fits,png", show_default=True,
+              help="What to write per passband: fits, png or fits,png.")
+@click.option("--batch-size", type=click.IntRange(1), default=4, show_default=True,
+              help="Magnetograms per Model.predict batch.")
+@click.option("--mc-samples", type=click.IntRange(0), default=0, show_default=True,
+              help="Run the generator K times with dropout active and write the mean and "
+                   "the per-pixel standard deviation (*.std.fits); 0: dropout off.")
+@click.option("--seed", type=int, default=None,
+              help="Seed of the dropout masks for --mc-samples (default: random).")
+@click.option("--passbands", default=None,
+              help="Only for a bare .keras file without sidecar or run directory: its "
+                   "passbands, comma-separated, in output-channel order.")
+@click.option("--overwrite", is_flag=True,
+              help="Write into a non-empty --out (files of the same names are replaced).")
+@click.option("--on-error", type=click.Choice(["stop", "skip"]), default="stop",
+              show_default=True,
+              help="stop: refuse the run at the first unusable input; skip: warn and go on.")
+@verbosity_options
+def command(model, inputs, out_dir, formats, batch_size, mc_samples, seed, passbands,
+            overwrite, on_error, verbose, quiet):
+    """Generate AIA images from HMI line-of-sight magnetograms with a trained MODEL.
+
+    MODEL is a `solar-euv-train` run directory or a .keras file.  INPUT is an
+    HMI magnetogram FITS file (hmi.M_720s or hmi.M_45s, full disk, as
+    downloaded) or a directory of them.  Each magnetogram is put on the grid
+    the model was trained on, run through keras Model.predict and converted to
+    DN/s; for each passband B this writes aia_generated.<T_OBS>.<B>.fits (a map
+    sunpy opens as AIA, on the common grid, with the provenance in its header)
+    and a PNG with the sunpy colormap.  Nothing is written unless every input
+    succeeds (see --on-error).
+
+    Example: ``solar-euv predict runs/solar-euv hmi_dir/ --out gen/ --mc-samples 8``
+    """
+    import warnings
+
+    from solar_euv.inference import load_trained_model, predict_files
+
+    verbosity = verbose - quiet
+    band_list = passbands.split(",") if passbands else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trained = load_trained_model(model, passbands=band_list)
+        if verbosity >= 0:
+            click.echo(f"model {trained.label} ({trained.kind}, {trained.image_size} px, "
+                       f"passbands {','.join(trained.passbands)}; scaling from "
+                       f"{trained.metadata_source})")
+        written = predict_files(
+            trained, inputs, out_dir, formats=formats.split(","), batch_size=batch_size,
+            mc_samples=mc_samples, seed=seed, overwrite=overwrite, on_error=on_error,
+            echo=click.echo if verbosity > 0 else None)
+    for w in caught:
+        if verbosity >= 0 and "solar_euv" in type(w.message).__module__:
+            click.echo(f"Warning: {w.message}", err=True)
+    if verbosity >= 0:
+        click.echo(f"wrote {len(written)} files to {out_dir}")

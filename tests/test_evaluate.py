@@ -1,0 +1,104 @@
+"""solar-euv evaluate: the nine-row table, its files and figures, refusals."""
+import csv
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from solar_euv.cli.main import cli
+from solar_euv.passbands import PASSBAND_NAMES
+
+
+@pytest.fixture(scope="module")
+def trained_run(prepared_sample, tmp_path_factory):
+    """A Model A of all nine passbands from solar_euv.training.train (two steps, 64 px)."""
+    from solar_euv.training import TrainConfig, train
+
+    run = tmp_path_factory.mktemp("eval") / "run"
+    config = TrainConfig(data=str(prepared_sample), passbands=PASSBAND_NAMES, model="A",
+                         image_size=64, base_filters=8, batch_size=2, iterations=2,
+                         save_every=2, validate_every=2, val_examples=2, run_dir=str(run))
+    train(config, echo=lambda *a: None, verbose=0)
+    return run
+
+
+@pytest.fixture(scope="module")
+def evaluation(trained_run, prepared_sample, tmp_path_factory):
+    out = tmp_path_factory.mktemp("evaluation") / "out"
+    result = CliRunner().invoke(cli, ["evaluate", str(trained_run), str(prepared_sample),
+                                      "--out", str(out), "--figures", "2"])
+    assert result.exit_code == 0, result.output
+    return result.output, out
+
+
+def test_prints_the_nine_row_table_beside_the_paper(evaluation):
+    output, out = evaluation
+    rows = [line for line in output.splitlines() if line.startswith("| ")
+            and "Å" in line]
+    assert [r.split("|")[1].strip() for r in rows] == [f"{b} Å" for b in PASSBAND_NAMES]
+    assert "| 171 Å |" in output and "| 0.69 | -0.05 |" in output   # paper, model A
+    assert "CC paper (A)" in output and "Average over 9 passband(s)" in output
+    assert "paper, model A, same passbands: CC 0.84, |RE| 0.07" in output
+    assert (out / "metrics.md").read_text().count("Å |") == 9
+
+
+def test_files_agree_and_hold_every_image(evaluation, prepared_sample):
+    from solar_euv.dataset import count_examples
+
+    _, out = evaluation
+    n = count_examples(prepared_sample, "test", PASSBAND_NAMES)
+    table = list(csv.DictReader((out / "metrics.csv").open()))
+    assert [r["passband"] for r in table] == list(PASSBAND_NAMES)
+    record = json.loads((out / "metrics.json").read_text())
+    assert record["examples"] == n and record["split"] == "test"
+    per_image = list(csv.DictReader((out / "per_image.csv").open()))
+    assert len(per_image) == 9 * n
+    for row, entry in zip(table, record["passbands"]):
+        assert int(row["n"]) == entry["n"] == n
+        cc = [float(r["CC"]) for r in per_image if r["passband"] == row["passband"]]
+        assert float(row["CC"]) == pytest.approx(np.mean(cc), rel=1e-9)
+        assert -1 <= entry["CC"] <= 1 and 0 <= entry["PPE10"] <= entry["PPE50"] <= 1
+    assert len(list(out.glob("compare.*.png"))) == min(2, n)
+    assert (out / "histogram2d.png").stat().st_size > 10_000
+
+
+def test_metrics_match_an_independent_computation(evaluation, trained_run, prepared_sample):
+    """make_dataset (the training pipeline) + model.predict + image_metrics gives the table."""
+    import dataclasses
+
+    from solar_euv.dataset import make_dataset
+    from solar_euv.inference import load_trained_model, physical_output
+    from solar_euv.metrics import MetricAccumulator
+
+    _, out = evaluation
+    trained = load_trained_model(trained_run)
+    unmasked = dataclasses.replace(trained.scaling, mask_off_disk=False)
+    acc = MetricAccumulator()
+    for x, y in make_dataset(prepared_sample, "test", PASSBAND_NAMES, 2, training=False,
+                             image_size=64, scaling=unmasked):
+        fake = trained.model.predict(trained.scaling.apply_mask(x.numpy()), verbose=0)
+        generated = physical_output(fake, trained.scaling)
+        observed = unmasked.aia_from_network(y.numpy())
+        for i in range(len(fake)):
+            for c, band in enumerate(PASSBAND_NAMES):
+                acc.add(band, generated[i, ..., c], observed[i, ..., c])
+    expected = acc.summary()
+    record = json.loads((out / "metrics.json").read_text())
+    for entry in record["passbands"]:
+        for key in ("CC", "RE", "PPE10", "PPE50"):
+            assert entry[key] == pytest.approx(expected[entry["passband"]][key], abs=2e-3)
+
+
+def test_refusals(trained_run, prepared_sample, evaluation, tmp_path):
+    missing = CliRunner().invoke(cli, ["evaluate", str(trained_run), str(prepared_sample),
+                                       "--split", "2019", "--out", str(tmp_path / "e")])
+    assert missing.exit_code == 1 and "has no split '2019'" in missing.output
+    assert "Traceback" not in missing.output and not (tmp_path / "e").exists()
+    _, out = evaluation
+    busy = CliRunner().invoke(cli, ["evaluate", str(trained_run), str(prepared_sample),
+                                    "--out", str(out)])
+    assert busy.exit_code == 1 and "exists and is not empty" in busy.output
+    not_data = CliRunner().invoke(cli, ["evaluate", str(trained_run), str(tmp_path),
+                                        "--out", str(tmp_path / "e")])
+    assert not_data.exit_code == 1 and "Error:" in not_data.output
