@@ -36,7 +36,7 @@ def test_model_a_end_to_end_writes_the_run_directory(prepared_sample, tmp_path):
     config = json.loads((run / "config.json").read_text())
     assert config["identity"]["model"] == "A" and config["options"]["iterations"] == 6
     assert config["manifest_sha256"] and config["versions"]["keras"] == keras.__version__
-    assert config["scaling"]["hmi_limit"] == 3000.0
+    assert config["scaling"]["hmi_limit"] == 1000.0  # the quick preset
     names = sorted(p.name for p in (run / "checkpoints").iterdir())
     assert names == ["best.json", "best.keras", "step_0000003.keras", "step_0000006.keras"]
     assert json.loads((run / "backup" / "state.json").read_text())["step"] == 6

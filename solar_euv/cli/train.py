@@ -26,9 +26,10 @@ def _size(ctx, param, value):
                                       "(pix2pix), as Park et al. 2019.")
 @click.option("--preset", type=click.Choice(["quick", "paper"]), default="quick",
               show_default=True,
-              help="Defaults for size, steps, batch and filters.  quick: 128 px, 600 steps, "
-                   "batch 4, 32 base filters (minutes on a laptop CPU).  paper: 1024 px, "
-                   "500,000 steps, batch 1, 64 filters.  Options given explicitly win.")
+              help="Defaults for size, steps, batch, filters and HMI clip.  quick: 128 px, "
+                   "600 steps, batch 4, 32 base filters, +-1000 G (minutes on a laptop "
+                   "CPU).  paper: 1024 px, 500,000 steps, batch 1, 64 filters, +-3000 G.  "
+                   "Options given explicitly win.")
 @click.option("--image-size", type=int, default=None, callback=_size,
               help="Training image side in pixels; must divide the dataset's grid "
                    "(images are area-averaged down).  [preset]")
@@ -75,10 +76,13 @@ def _size(ctx, param, value):
                    "this many.  [preset]")
 @click.option("--val-examples", type=click.IntRange(1), default=None,
               help="Validation examples used at each validation.  [preset]")
+@click.option("--hmi-limit", type=click.FloatRange(0, min_open=True), default=None,
+              help="Magnetogram clip level in Gauss, mapped to +-1 (quick: 1000, the "
+                   "authors' TF2 notebook; paper: 3000, Park et al. 2019).  [preset]")
 @click.option("-q", "--quiet", is_flag=True, help="No per-step progress bar.")
 def command(data, passbands, model, preset, image_size, iterations, batch_size, base_filters,
             disc_layers, l1_weight, lr, beta1, precision, strategy, run_dir, resume, force,
-            seed, validate_every, save_every, val_examples, quiet):
+            seed, validate_every, save_every, val_examples, hmi_limit, quiet):
     """Train a generator of SDO/AIA images from SDO/HMI magnetograms (Park et al. 2019).
 
     With no options it trains Model B for AIA 171 on the embedded synthetic
@@ -109,7 +113,7 @@ def command(data, passbands, model, preset, image_size, iterations, batch_size, 
         disc_layers=disc_layers, l1_weight=l1_weight, lr=lr, beta1=beta1,
         precision=precision, strategy=strategy, run_dir=run_dir, resume=resume, force=force,
         seed=seed, preset=preset, base_filters=base_filters, validate_every=validate_every,
-        save_every=save_every, val_examples=val_examples)
+        save_every=save_every, val_examples=val_examples, hmi_limit=hmi_limit)
     train(config, echo=click.echo, verbose=0 if quiet else "auto")
 
 
