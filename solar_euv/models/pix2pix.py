@@ -3,6 +3,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from solar_euv.models.fused_adam import FusedAdam
 from solar_euv.models.patch_discriminator import PatchDiscriminator
 from solar_euv.models.unet_generator import UNetGenerator
 
@@ -12,14 +13,18 @@ __all__ = ["Pix2Pix", "build_pix2pix", "paper_optimizers"]
 def paper_optimizers(learning_rate=2e-4, beta_1=0.5, beta_2=0.999):
     """The paper's optimizers: Adam(2e-4, beta1 0.5, beta2 0.999) for G and for D.
 
+    Both are :class:`~solar_euv.models.fused_adam.FusedAdam`: Keras's Adam
+    (a subclass of :class:`keras.optimizers.Adam`, same formula, variables and
+    configuration) whose TensorFlow update runs one fused kernel per variable.
+
     Returns
     -------
-    (keras.optimizers.Adam, keras.optimizers.Adam)
+    (FusedAdam, FusedAdam)
         Generator optimizer, discriminator optimizer (two separate objects).
     """
     def make(name):
-        return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1,
-                                     beta_2=beta_2, name=name)
+        return FusedAdam(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                         name=name)
 
     return make("g_adam"), make("d_adam")
 
