@@ -44,6 +44,7 @@ import warnings
 import numpy as np
 
 from solar_euv._version import __version__
+from solar_euv.atomic import atomic_path, write_json_atomic
 from solar_euv.exceptions import InputError, SolarEUVError, SolarEUVWarning
 from solar_euv.passbands import PASSBAND_NAMES, get_passband, parse_passbands
 from solar_euv.scaling import Scaling, disk_mask
@@ -174,9 +175,7 @@ def write_model_metadata(model_path, passbands, scaling, image_size, *, kind=Non
     path = model_metadata_path(model_path)
     data = model_metadata(passbands, scaling, image_size, kind=kind,
                           source=pathlib.Path(model_path).name)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    write_json_atomic(path, data)
     return path
 
 
@@ -631,18 +630,16 @@ def image_png(path, data, passband, *, kind="image"):
     else:
         norm, cmap = Normalize(0.0, 0.5, clip=True), "viridis"
     rgba = matplotlib.colormaps[cmap](norm(data))
-    path = pathlib.Path(path)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    plt.imsave(tmp, rgba, origin="lower", format="png")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        plt.imsave(tmp, rgba, origin="lower", format="png")
 
 
 def _write_fits(path, data, header):
     from astropy.io import fits
 
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    fits.PrimaryHDU(np.asarray(data, dtype=np.float32), header).writeto(tmp, overwrite=True)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        fits.PrimaryHDU(np.asarray(data, dtype=np.float32), header).writeto(tmp,
+                                                                            overwrite=True)
 
 
 def _read_magnetogram(path, size):

@@ -1,10 +1,10 @@
 """Validation snapshots: generated images as FITS (DN/s) and PNG panels."""
-import os
 import pathlib
 
 import numpy as np
 from astropy.io import fits
 
+from solar_euv.atomic import atomic_path
 from solar_euv.passbands import get_passband
 from solar_euv.scaling import disk_center_px, solar_radius_px
 
@@ -12,9 +12,8 @@ __all__ = ["write_snapshot", "panel_png"]
 
 
 def _write_fits_atomic(path, data, header):
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    fits.PrimaryHDU(data.astype(np.float32), header).writeto(tmp, overwrite=True)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        fits.PrimaryHDU(data.astype(np.float32), header).writeto(tmp, overwrite=True)
 
 
 def panel_png(path, magnetogram_gauss, observed, generated, passband):
@@ -39,11 +38,11 @@ def panel_png(path, magnetogram_gauss, observed, generated, passband):
         ax.set_title(title, fontsize=9)
         ax.set_axis_off()
     fig.tight_layout()
-    path = pathlib.Path(path)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    fig.savefig(tmp, format="png")
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png")
+    finally:
+        plt.close(fig)
 
 
 def write_snapshot(directory, index, x, y, fake, passbands, scaling, step, model_name=""):

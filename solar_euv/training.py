@@ -20,8 +20,8 @@ import shutil
 import time
 
 from solar_euv._version import __version__
+from solar_euv.atomic import TMP_PREFIX, write_json_atomic
 from solar_euv.exceptions import InputError, SolarEUVError
-from solar_euv.passbands import PASSBAND_NAMES
 from solar_euv.scaling import Scaling
 
 __all__ = ["PRESETS", "TrainConfig", "train", "make_strategy", "default_data_dir",
@@ -223,14 +223,12 @@ class RunDirectory:
             # Temporary files of a run killed while saving are never final
             # names; remove them.
             for sub in (self.path, self.checkpoints, self.backup):
-                for leftover in sub.glob(".tmp-*") if sub.is_dir() else ():
+                for leftover in sub.glob(TMP_PREFIX + "*") if sub.is_dir() else ():
                     leftover.unlink()
             self.path.mkdir(parents=True, exist_ok=True)
             for sub in (self.checkpoints, self.backup, self.logs):
                 sub.mkdir(exist_ok=True)
-            tmp = self.config.with_name(".tmp-config.json")
-            tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-            os.replace(tmp, self.config)
+            write_json_atomic(self.config, record)
         return resume
 
 

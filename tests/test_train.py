@@ -3,7 +3,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import keras
@@ -13,7 +12,6 @@ from astropy.io import fits
 from click.testing import CliRunner
 
 from solar_euv.cli.train import command as train_command
-from solar_euv.exceptions import SolarEUVError
 from solar_euv.models import load_model
 from solar_euv.training import TrainConfig, train
 
