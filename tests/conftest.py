@@ -1,4 +1,4 @@
-"""Shared pytest configuration: small sizes, CPU, optional slow tests, real data paths."""
+"""Shared pytest configuration: two logical CPUs, shared fixtures, real data paths."""
 import os
 import pathlib
 
@@ -24,20 +24,6 @@ def _split_cpu_for_mirrored_tests():
 _split_cpu_for_mirrored_tests()
 
 REAL_SDO = pathlib.Path(__file__).resolve().parents[2] / "shared" / "real-sdo"
-
-
-def pytest_addoption(parser):
-    parser.addoption("--runslow", action="store_true", default=False,
-                     help="also run tests marked slow")
-
-
-def pytest_collection_modifyitems(config, items):
-    if config.getoption("--runslow"):
-        return
-    skip = pytest.mark.skip(reason="slow; run with --runslow")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
