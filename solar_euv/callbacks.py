@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from solar_euv.exceptions import SolarEUVError
+from solar_euv.exceptions import InputError, SolarEUVError
 from solar_euv.metrics import METRIC_NAMES, MetricAccumulator
 
 __all__ = [
@@ -217,7 +217,11 @@ class Validation(keras.callbacks.Callback):
         self._generate = tf.function(lambda x: generator(x, training=False))
         best = self.run_dir / "checkpoints" / "best.json"
         if best.is_file():
-            self.best_l1 = json.loads(best.read_text())["val_l1"]
+            try:
+                self.best_l1 = float(json.loads(best.read_text())["val_l1"])
+            except (ValueError, KeyError, TypeError):
+                raise InputError(best, "is not a valid best.json (no number val_l1); delete "
+                                       "it and checkpoints/best.keras, or pass --force") from None
 
     def on_train_batch_end(self, batch, logs=None):
         step = current_step(self.model)

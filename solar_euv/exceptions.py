@@ -28,7 +28,9 @@ class InputError(SolarEUVError):
 
     def __init__(self, path, problem):
         self.path = str(path)
-        self.problem = problem
+        # One line: wrapped messages of astropy/sunpy errors are joined.
+        self.problem = " ".join(str(problem).split())
+        problem = self.problem
         message = f"{self.path}: {problem}"
         super().__init__(message)
 

@@ -45,6 +45,9 @@ PRESETS = {
               "val_examples": 64, "hmi_limit": 3000.0},
 }
 
+#: Splits up to this size are read in full (CRC and SHA-256) before training.
+FULL_VERIFY_BYTES = 2 * 2**30
+
 # Options that define what a run computes; a run directory is only resumed
 # with the same values (--iterations may change: a run can be extended).
 _IDENTITY = ("data", "passbands", "model", "image_size", "batch_size",
@@ -322,10 +325,13 @@ def train(config, echo=print, verbose="auto", strategy=None):
 
     # Built before the run directory is touched: make_dataset refuses passbands
     # the data lack and image sizes that do not divide the data's grid.
-    # Every record's CRC and every shard's SHA-256 are checked once here, so a
-    # truncated or bit-flipped shard is named before training, not mid-run.
+    # Shards are checked before training: every record's CRC and every shard's
+    # SHA-256 for splits up to FULL_VERIFY_BYTES (a bit-flipped shard is named
+    # before the run starts), presence and length only for larger ones (a
+    # full read of a paper-sized dataset would take longer than an epoch).
     for split in ("train", val_split):
-        verify_shards(data_dir, split, full=True)
+        size = sum(s.get("bytes", 0) for s in splits[split].get("shards", []))
+        verify_shards(data_dir, split, full=size <= FULL_VERIFY_BYTES)
     val_batch = max(replicas, min(config.batch_size, 8))
     val_ds = make_dataset(data_dir, val_split, config.passbands, val_batch, training=False,
                           image_size=config.image_size, scaling=scaling) \
@@ -386,9 +392,16 @@ def train(config, echo=print, verbose="auto", strategy=None):
                 _custom_loop(model, strategy, train_ds, callbacks, initial_epoch, epochs,
                              per_epoch, verbose)
             else:
-                model.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch,
-                          steps_per_epoch=per_epoch, callbacks=callbacks, verbose=verbose,
-                          shuffle=False)
+                try:
+                    model.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch,
+                              steps_per_epoch=per_epoch, callbacks=callbacks,
+                              verbose=verbose, shuffle=False)
+                except tf.errors.DataLossError as err:
+                    detail = str(err.message).strip().splitlines()[0][:160]
+                    raise InputError(data_dir, f"holds a corrupt shard ({detail}); the last "
+                                     "backup is kept; find the shard with python -c \"from "
+                                     "solar_euv.dataset import verify_shards; verify_shards("
+                                     f"'{data_dir}')\"") from None
         seconds = time.perf_counter() - t0
         steps = current_step(model)
         validation = validation_cb.last or {}

@@ -201,12 +201,26 @@ class ShardWriter:
         self._writer = tf.io.TFRecordWriter(str(self.partial))
         return self
 
+    def _os_error(self, err):
+        # TensorFlow reports a full disk or RLIMIT_FSIZE as an OpError; the
+        # command line reports an OSError as one line naming the file.
+        return OSError(None, f"cannot be written ({err.message.split(';')[-1].strip()})",
+                       str(self.partial))
+
     def write(self, record):
-        self._writer.write(record)
+        try:
+            self._writer.write(record)
+        except tf.errors.OpError as err:
+            raise self._os_error(err) from None
         self.count += 1
 
     def __exit__(self, exc_type, exc, tb):
-        self._writer.close()
+        try:
+            self._writer.close()
+        except tf.errors.OpError as err:
+            self.partial.unlink(missing_ok=True)
+            if exc_type is None:
+                raise self._os_error(err) from None
         if exc_type is not None:
             self.partial.unlink(missing_ok=True)
             return False

@@ -67,6 +67,7 @@ __all__ = [
     "check_full_disk",
     "quality_problems",
     "REQUIRED_KEYWORDS",
+    "NUMERIC_KEYWORDS",
     "AIA_FATAL_QUALITY_BITS",
     "AIA_BENIGN_QUALITY_BITS",
     "HMI_FATAL_QUALITY_BITS",
@@ -236,8 +237,34 @@ def _image_hdu(hdul, path):
         naxis = hdu.header.get("NAXIS")
         if naxis != 2:
             raise InputError(path, f"holds a {naxis}-D image, not a 2-D SDO image")
+        _check_cards(hdu.header, path)
         return hdu
     raise InputError(path, "holds no image (every HDU is empty)")
+
+
+# Keywords that, when present, must be finite real numbers (not text, not T/F).
+NUMERIC_KEYWORDS = ("CDELT1", "CDELT2", "CRPIX1", "CRPIX2", "CRVAL1", "CRVAL2", "CROTA2",
+                    "PC1_1", "PC1_2", "PC2_1", "PC2_2", "RSUN_OBS", "DSUN_OBS", "RSUN_REF",
+                    "R_SUN", "BSCALE", "BZERO", "EXPTIME", "WAVELNTH")
+
+
+def _check_cards(header, path):
+    """Refuse a header with an unparsable card or a non-numeric WCS/scaling value."""
+    for card in header.cards:
+        try:
+            card.value
+        except Exception:
+            raise InputError(path, f"has an unparsable header card {card.keyword or '(blank)'}: "
+                                   f"{str(card.image).strip()!r}") from None
+    for name in NUMERIC_KEYWORDS:
+        value = header.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) \
+                or (isinstance(value, int) and abs(value) >= 2 ** 63) \
+                or not np.isfinite(float(value)):
+            raise InputError(path, f"has an unusable value {name}={value!r} "
+                                   "(a finite number is required)")
 
 
 def _block_sum(a, k):
@@ -621,9 +648,11 @@ def read_sdo(path, *, grid_size=None):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             smap = sunpy.map.Map((data, header))
+            check_full_disk(smap, path)
+    except InputError:
+        raise
     except Exception as err:
         raise InputError(path, f"has a header sunpy cannot turn into a map ({err})") from None
-    check_full_disk(smap, path)
     return SDOImage(map=smap, kind=kind, path=str(pathlib.Path(path)), binning=k)
 
 
