@@ -10,13 +10,13 @@ under a final name.  Only the chief writes (``writer=False`` elsewhere).
 import csv
 import json
 import math
-import os
 import pathlib
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from solar_euv.atomic import atomic_path, write_json_atomic
 from solar_euv.exceptions import InputError, SolarEUVError
 from solar_euv.metrics import METRIC_NAMES, MetricAccumulator
 
@@ -41,20 +41,8 @@ def save_model_atomic(model, path):
     """``model.save(path)`` through a temporary file in the same directory."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    try:
+    with atomic_path(path) as tmp:
         model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def write_json_atomic(path, data):
-    path = pathlib.Path(path)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
 
 
 class Backup(keras.callbacks.Callback):
