@@ -33,6 +33,7 @@ def main(argv=None):
     import numpy as np
     from astropy.io import fits
 
+    from solar_euv.atomic import atomic_path
     from solar_euv.exceptions import InputError, SolarEUVError
     from solar_euv.inference import (load_trained_model, network_input, output_header,
                                      physical_output)
@@ -64,9 +65,8 @@ def main(argv=None):
                                              "--out")
                 header = output_header(trained, image.time, band, source=image.path,
                                        source_header=image.map.meta)
-                tmp = target.with_name(f".tmp-{os.getpid()}-{target.name}")
-                fits.PrimaryHDU(dn_per_s[i, ..., c], header).writeto(tmp)
-                os.replace(tmp, target)
+                with atomic_path(target) as tmp:
+                    fits.PrimaryHDU(dn_per_s[i, ..., c], header).writeto(tmp)
                 print(target)
     except SolarEUVError as err:
         print(f"Error: {err}", file=sys.stderr)

@@ -35,6 +35,7 @@ def main(argv=None):
     import tensorflow as tf
     from astropy.io import fits
 
+    from solar_euv.atomic import atomic_path
     from solar_euv.exceptions import InputError, SolarEUVError
     from solar_euv.sdo.grid import common_grid_header
     from solar_euv.sdo.io import read_sdo
@@ -74,9 +75,9 @@ def main(argv=None):
                                                 "MODEL": str(meta.get("source"))[-68:],
                                                 "SOURCE": pathlib.Path(image.path).name[-68:]})
                 target = out / f"{stem}.{band}.fits"
-                tmp = target.with_name(f".tmp-{os.getpid()}-{target.name}")
-                fits.PrimaryHDU(data.astype(np.float32), header).writeto(tmp, overwrite=True)
-                os.replace(tmp, target)
+                with atomic_path(target) as tmp:
+                    fits.PrimaryHDU(data.astype(np.float32), header).writeto(tmp,
+                                                                             overwrite=True)
                 print(target)
     except SolarEUVError as err:
         print(f"Error: {err}", file=sys.stderr)
