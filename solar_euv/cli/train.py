@@ -1,15 +1,9 @@
 """``solar-euv-train`` (also ``solar-euv train``): train Model A or B."""
 import click
 
-from solar_euv.cli.base import SolarEUVCommand, seed_option
+from solar_euv.cli.base import SolarEUVCommand, image_size_option, seed_option
 
 __all__ = ["command", "main"]
-
-
-def _size(ctx, param, value):
-    if value is not None and (value < 64 or value > 2048 or value & (value - 1)):
-        raise click.BadParameter(f"must be a power of two from 64 to 2048; received {value}")
-    return value
 
 
 @click.command("train", cls=SolarEUVCommand,
@@ -30,9 +24,10 @@ def _size(ctx, param, value):
                    "600 steps, batch 4, 32 base filters, +-1000 G (minutes on a laptop "
                    "CPU).  paper: 1024 px, 500,000 steps, batch 1, 64 filters, +-3000 G.  "
                    "Options given explicitly win.")
-@click.option("--image-size", type=int, default=None, callback=_size,
-              help="Training image side in pixels; must divide the dataset's grid "
-                   "(images are area-averaged down).  [preset]")
+@image_size_option(default=None,
+                   help_text="Training image side in pixels, a power of two from 64 to "
+                             "2048 that divides the dataset's grid (images are "
+                             "area-averaged down).  [preset]")
 @click.option("--iterations", type=click.IntRange(1), default=None,
               help="Optimizer steps in total (one G and one D update each).  [preset]")
 @click.option("--batch-size", type=click.IntRange(1), default=None,
