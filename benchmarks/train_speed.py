@@ -30,7 +30,9 @@ the ops that run: those a graph output or a stateful op (variable update)
 depends on.  Each convolution op (``Conv2D``, ``Conv2DBackpropInput``,
 ``Conv2DBackpropFilter``) counts 2 x its multiply-adds from its own tensor
 shapes; every other op counts TensorFlow's per-op ``"flops"`` statistic
-(the one ``tf.compat.v1.profiler`` reports as ``float_operation``).  In the
+(the one ``tf.compat.v1.profiler`` reports as ``float_operation``; the
+small convolutions that the networks compute as matrix products, see
+:mod:`solar_euv.models.matmul_conv2d`, count as ``MatMul``).  In the
 JSON: ``flops_per_step`` is that count; ``flops_graph_tf_stats`` the same
 ops with TensorFlow's statistics for the convolutions too (these overstate
 the backward pass of valid-padded convolutions, +6 % for Model B at 256
@@ -347,6 +349,30 @@ def project_step(model_name, image_size, batch, precision, xla, base_filters=64,
     return run, model
 
 
+def _with_keras_batch_norm(network):
+    """A copy of ``network`` whose BatchNorm layers are stock Keras ones, as the authors'.
+
+    The project's networks use
+    :class:`~solar_euv.models.fused_batch_normalization.FusedBatchNormalization`;
+    the authors' code used :class:`keras.layers.BatchNormalization` (not
+    synchronised across replicas), which is what the reference loop must time.
+    """
+    import keras
+
+    from solar_euv.models.fused_batch_normalization import FusedBatchNormalization
+
+    def clone(layer):
+        if isinstance(layer, FusedBatchNormalization):
+            config = layer.get_config()
+            config["synchronized"] = False
+            return keras.layers.BatchNormalization.from_config(config)
+        return layer.__class__.from_config(layer.get_config())
+
+    copy = keras.models.clone_model(network, clone_function=clone)
+    assert not any(isinstance(layer, FusedBatchNormalization) for layer in copy.layers)
+    return copy
+
+
 def authors_step(model_name, image_size, batch, base_filters=64, bottleneck_size=4):
     """A step written like the authors' TF2 loop (float32, stock Keras Adam)."""
     import keras
@@ -354,10 +380,10 @@ def authors_step(model_name, image_size, batch, base_filters=64, bottleneck_size
 
     from solar_euv.models import build_discriminator, build_generator
 
-    generator = build_generator(image_size, base_filters=base_filters,
-                                bottleneck_size=bottleneck_size)
-    discriminator = (build_discriminator(image_size, base_filters=base_filters)
-                     if model_name == "B" else None)
+    generator = _with_keras_batch_norm(build_generator(
+        image_size, base_filters=base_filters, bottleneck_size=bottleneck_size))
+    discriminator = (_with_keras_batch_norm(build_discriminator(
+        image_size, base_filters=base_filters)) if model_name == "B" else None)
     g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.999)
     d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.999)
 

@@ -6,6 +6,10 @@ kernels ~ N(0, 0.02) without bias, BatchNorm gamma ~ N(1, 0.02), momentum
 """
 import keras
 
+from solar_euv.models.fused_batch_normalization import FusedBatchNormalization
+from solar_euv.models.matmul_conv2d import MatmulConv2D
+from solar_euv.models.matmul_conv2d_transpose import MatmulConv2DTranspose
+
 __all__ = ["conv_initializer", "batch_norm", "conv", "conv_transpose"]
 
 
@@ -19,9 +23,11 @@ def batch_norm(name, synchronized, dtype=None):
 
     ``synchronized=True`` computes batch statistics over the global batch
     under ``tf.distribute`` (so N replicas train exactly like one device with
-    the same global batch); on one device it is plain BatchNorm.
+    the same global batch); on one device it is plain BatchNorm.  The layer
+    is a :class:`~solar_euv.models.fused_batch_normalization.FusedBatchNormalization`
+    (Keras's BatchNormalization with TensorFlow's fused training kernel).
     """
-    return keras.layers.BatchNormalization(
+    return FusedBatchNormalization(
         momentum=0.9,
         epsilon=1.01e-5,
         gamma_initializer=keras.initializers.RandomNormal(mean=1.0, stddev=0.02),
@@ -32,12 +38,14 @@ def batch_norm(name, synchronized, dtype=None):
 
 
 def conv(filters, kernel_size, strides, padding, name, dtype=None):
-    return keras.layers.Conv2D(
+    """Convolution without bias (a :class:`MatmulConv2D`: Keras's, faster for few filters)."""
+    return MatmulConv2D(
         filters, kernel_size, strides=strides, padding=padding, use_bias=False,
         kernel_initializer=conv_initializer(), name=name, dtype=dtype)
 
 
 def conv_transpose(filters, name, dtype=None):
-    return keras.layers.Conv2DTranspose(
+    """Kernel 4, stride 2, "same" transposed convolution (a :class:`MatmulConv2DTranspose`)."""
+    return MatmulConv2DTranspose(
         filters, 4, strides=2, padding="same", use_bias=False,
         kernel_initializer=conv_initializer(), name=name, dtype=dtype)

@@ -1,0 +1,73 @@
+"""Convolution with few output channels computed as one matrix product.
+
+The PatchGAN's last convolution maps 512 channels to one logit per patch
+(kernel 4, stride 1).  With a single output channel the TensorFlow CPU
+kernel runs at a few GFLOP/s; measured on 2 CPU cores for 512 px input
+(65x65x512 -> 62x62x1) its forward pass took 10.5 ms.  Computed as one
+matrix product of every input pixel with every kernel tap, followed by a
+sum of the ``kh * kw`` shifted tap planes, it took 2.3 ms (forward and both
+gradients: 13.5 -> 5.5 ms; at 1024 px 48.6 -> 17.9 ms).
+"""
+import keras
+
+__all__ = ["MatmulConv2D", "MATMUL_MAX_FILTERS"]
+
+#: Convolutions with at most this many output channels use the matrix product.
+MATMUL_MAX_FILTERS = 4
+
+
+@keras.saving.register_keras_serializable(package="solar_euv")
+class MatmulConv2D(keras.layers.Conv2D):
+    """:class:`keras.layers.Conv2D` with a matrix-product path for few output channels.
+
+    Same arguments, kernel, configuration and results as
+    :class:`keras.layers.Conv2D`.  On the TensorFlow backend, for stride 1,
+    ``"valid"`` padding, channels-last data, no dilation, one group and at
+    most :data:`MATMUL_MAX_FILTERS` filters, the output is computed as::
+
+        Z[n, i, j, a, b, :] = x[n, i, j, :] @ kernel[a, b, :, :]
+        y[n, i, j, :] = sum over (a, b) of Z[n, i + a, j + b, a, b, :]
+
+    (one matrix product, then ``kh * kw`` shifted sums); the gradients
+    follow from those ops.  Everything else runs Keras's own code.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        As :class:`keras.layers.Conv2D`.
+    """
+
+    def _matmul_path(self, inputs):
+        if keras.backend.backend() != "tensorflow":
+            return False
+        if (tuple(self.strides) != (1, 1) or self.padding != "valid"
+                or self.data_format != "channels_last" or tuple(self.dilation_rate) != (1, 1)
+                or self.groups != 1 or self.filters > MATMUL_MAX_FILTERS):
+            return False
+        shape = inputs.shape
+        return len(shape) == 4 and shape[1] is not None and shape[2] is not None
+
+    def call(self, inputs):
+        """Convolution of ``inputs`` (see the class for the path taken)."""
+        if not self._matmul_path(inputs):
+            return super().call(inputs)
+        import tensorflow as tf
+
+        _, height, width, channels_in = inputs.shape
+        kh, kw = self.kernel_size
+        out_h, out_w = height - kh + 1, width - kw + 1
+        kernel = tf.cast(self.kernel, inputs.dtype)  # (kh, kw, in, out)
+        taps = tf.reshape(tf.transpose(kernel, (2, 0, 1, 3)),
+                          (channels_in, kh * kw * self.filters))
+        planes = tf.matmul(tf.reshape(inputs, (-1, channels_in)), taps)
+        planes = tf.reshape(planes, (-1, height, width, kh, kw, self.filters))
+        outputs = None
+        for a in range(kh):
+            for b in range(kw):
+                part = planes[:, a:a + out_h, b:b + out_w, a, b, :]
+                outputs = part if outputs is None else outputs + part
+        if self.use_bias:
+            outputs = outputs + tf.cast(self.bias, outputs.dtype)
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs

@@ -1,0 +1,96 @@
+"""Transposed convolution that computes small inputs as one matrix product.
+
+The U-Net decoder's first transposed convolutions (kernel 4, stride 2) run on
+4x4 and 8x8 inputs with 512-1024 channels.  There the TensorFlow CPU kernel
+(oneDNN "backward data") is memory-bound and slow: measured on 2 CPU cores,
+the 8x8x1024 -> 16x16x512 layer (forward and both gradients) ran at about 80
+GFLOP/s where the layers around it ran at 200-250.  Written as one matrix
+product of the input pixels with the whole kernel followed by an
+overlap-add of the 4x4 patches (and ``depth_to_space`` to interleave the
+four output phases), the same layer ran 1.7x faster (2.1x at 4x4);
+from 16x16 inputs on the oneDNN kernel is faster, so it is kept there.
+Run ``python benchmarks/layer_speed.py`` to measure both on a machine.
+"""
+import keras
+
+__all__ = ["MatmulConv2DTranspose", "MATMUL_MAX_PIXELS"]
+
+#: Inputs with at most this many pixels (``height * width``) use the matrix
+#: product; larger inputs use the backend's transposed convolution.
+MATMUL_MAX_PIXELS = 64
+
+
+@keras.saving.register_keras_serializable(package="solar_euv")
+class MatmulConv2DTranspose(keras.layers.Conv2DTranspose):
+    """:class:`keras.layers.Conv2DTranspose` with a matrix-product path for small inputs.
+
+    Same arguments, kernel, configuration and results as
+    :class:`keras.layers.Conv2DTranspose`.  On the TensorFlow backend, for a
+    kernel of 4, stride 2, ``"same"`` padding, channels-last data, no
+    dilation, and an input of at most :data:`MATMUL_MAX_PIXELS` pixels, the
+    output is computed as::
+
+        Z[n, i, j, kh, kw, :] = x[n, i, j, :] @ kernel[kh, kw, :, :].T
+        y[n, 2i + kh - 1, 2j + kw - 1, :] += Z[n, i, j, kh, kw, :]
+
+    (one matrix product, then four shifted sums and ``depth_to_space``);
+    the gradients follow from those ops.  Everything else runs Keras's own
+    code.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        As :class:`keras.layers.Conv2DTranspose`.
+
+    Attributes
+    ----------
+    max_matmul_pixels : int
+        Largest input (``height * width``) computed by the matrix product;
+        :data:`MATMUL_MAX_PIXELS` unless set on the instance (the benchmark
+        ``benchmarks/layer_speed.py`` does so to time both paths).
+    """
+
+    max_matmul_pixels = MATMUL_MAX_PIXELS
+
+    def _matmul_path(self, inputs):
+        if keras.backend.backend() != "tensorflow":
+            return False
+        if (tuple(self.kernel_size) != (4, 4) or tuple(self.strides) != (2, 2)
+                or self.padding != "same" or self.data_format != "channels_last"
+                or tuple(self.dilation_rate) != (1, 1) or self.output_padding is not None):
+            return False
+        shape = inputs.shape
+        if len(shape) != 4 or shape[1] is None or shape[2] is None:
+            return False
+        return shape[1] * shape[2] <= self.max_matmul_pixels
+
+    def call(self, inputs):
+        """Transposed convolution of ``inputs`` (see the class for the path taken)."""
+        if not self._matmul_path(inputs):
+            return super().call(inputs)
+        import tensorflow as tf
+
+        _, height, width, channels_in = inputs.shape
+        channels_out = self.filters
+        # A static batch keeps every shape static (graph FLOP counts need it).
+        batch = inputs.shape[0] if inputs.shape[0] is not None else tf.shape(inputs)[0]
+        kernel = tf.cast(self.kernel, inputs.dtype)  # (4, 4, out, in)
+        patches = tf.matmul(tf.reshape(inputs, (-1, channels_in)),
+                            tf.reshape(kernel, (16 * channels_out, channels_in)),
+                            transpose_b=True)
+        # kh = 2q + r, kw = 2p + s: tap (q, p) of output phase (r, s) lands on
+        # coarse pixel (i + q, j + p) of a grid padded by one on each side.
+        patches = tf.reshape(patches, (batch, height, width, 2, 2, 2, 2, channels_out))
+        total = None
+        for q in (0, 1):
+            for p in (0, 1):
+                part = tf.reshape(patches[:, :, :, q, :, p, :, :],
+                                  (batch, height, width, 4 * channels_out))
+                part = tf.pad(part, [[0, 0], [q, 1 - q], [p, 1 - p], [0, 0]])
+                total = part if total is None else total + part
+        outputs = tf.nn.depth_to_space(total, 2)[:, 1:2 * height + 1, 1:2 * width + 1, :]
+        if self.use_bias:
+            outputs = outputs + tf.cast(self.bias, outputs.dtype)
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
