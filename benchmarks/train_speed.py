@@ -349,27 +349,37 @@ def project_step(model_name, image_size, batch, precision, xla, base_filters=64,
     return run, model
 
 
-def _with_keras_batch_norm(network):
-    """A copy of ``network`` whose BatchNorm layers are stock Keras ones, as the authors'.
+def _with_keras_layers(network):
+    """A copy of ``network`` built from stock Keras layers only, as the authors' was.
 
     The project's networks use
-    :class:`~solar_euv.models.fused_batch_normalization.FusedBatchNormalization`;
-    the authors' code used :class:`keras.layers.BatchNormalization` (not
-    synchronised across replicas), which is what the reference loop must time.
+    :class:`~solar_euv.models.fused_batch_normalization.FusedBatchNormalization`,
+    :class:`~solar_euv.models.matmul_conv2d.MatmulConv2D` and
+    :class:`~solar_euv.models.matmul_conv2d_transpose.MatmulConv2DTranspose`
+    (same weights and results, faster kernels); the authors' code used
+    :class:`keras.layers.BatchNormalization` (not synchronised across
+    replicas), :class:`keras.layers.Conv2D` and
+    :class:`keras.layers.Conv2DTranspose`, which is what the reference loop
+    must time.
     """
     import keras
 
     from solar_euv.models.fused_batch_normalization import FusedBatchNormalization
+    from solar_euv.models.matmul_conv2d import MatmulConv2D
+    from solar_euv.models.matmul_conv2d_transpose import MatmulConv2DTranspose
+
+    stock = {FusedBatchNormalization: keras.layers.BatchNormalization,
+             MatmulConv2D: keras.layers.Conv2D,
+             MatmulConv2DTranspose: keras.layers.Conv2DTranspose}
 
     def clone(layer):
+        config = layer.get_config()
         if isinstance(layer, FusedBatchNormalization):
-            config = layer.get_config()
             config["synchronized"] = False
-            return keras.layers.BatchNormalization.from_config(config)
-        return layer.__class__.from_config(layer.get_config())
+        return stock.get(type(layer), type(layer)).from_config(config)
 
     copy = keras.models.clone_model(network, clone_function=clone)
-    assert not any(isinstance(layer, FusedBatchNormalization) for layer in copy.layers)
+    assert not any(type(layer) in stock for layer in copy.layers)
     return copy
 
 
@@ -380,9 +390,9 @@ def authors_step(model_name, image_size, batch, base_filters=64, bottleneck_size
 
     from solar_euv.models import build_discriminator, build_generator
 
-    generator = _with_keras_batch_norm(build_generator(
+    generator = _with_keras_layers(build_generator(
         image_size, base_filters=base_filters, bottleneck_size=bottleneck_size))
-    discriminator = (_with_keras_batch_norm(build_discriminator(
+    discriminator = (_with_keras_layers(build_discriminator(
         image_size, base_filters=base_filters)) if model_name == "B" else None)
     g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.999)
     d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.999)

@@ -88,3 +88,15 @@ def test_paper_reference_flops_at_256():
     model_a.compile(gan_weight=0)
     assert count_step_flops(model_a, 256)["executed"] == pytest.approx(
         analytic_step_flops(model_a), rel=0.01)
+
+
+def test_authors_reference_uses_stock_keras_layers():
+    """The reference loop times Keras's own layers, not this project's faster ones."""
+    import keras
+
+    from benchmarks.train_speed import authors_step
+
+    _, generator = authors_step("B", 64, 1, base_filters=4)
+    kinds = {type(layer) for layer in generator.layers}
+    assert keras.layers.BatchNormalization in kinds and keras.layers.Conv2DTranspose in kinds
+    assert all(kind.__module__.startswith("keras.") for kind in kinds), kinds

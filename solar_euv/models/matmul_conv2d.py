@@ -16,6 +16,19 @@ __all__ = ["MatmulConv2D", "MATMUL_MAX_FILTERS"]
 MATMUL_MAX_FILTERS = 4
 
 
+def _shift_sum_kernel(kh, kw, filters, dtype):
+    """One-hot ``(kh, kw, kh * kw * filters, filters)`` kernel: picks tap (a, b) at (a, b)."""
+    import numpy as np
+    import tensorflow as tf
+
+    kernel = np.zeros((kh, kw, kh * kw * filters, filters), "float32")
+    for a in range(kh):
+        for b in range(kw):
+            for c in range(filters):
+                kernel[a, b, (a * kw + b) * filters + c, c] = 1.0
+    return tf.constant(kernel, dtype=dtype)
+
+
 @keras.saving.register_keras_serializable(package="solar_euv")
 class MatmulConv2D(keras.layers.Conv2D):
     """:class:`keras.layers.Conv2D` with a matrix-product path for few output channels.
@@ -28,7 +41,9 @@ class MatmulConv2D(keras.layers.Conv2D):
         Z[n, i, j, a, b, :] = x[n, i, j, :] @ kernel[a, b, :, :]
         y[n, i, j, :] = sum over (a, b) of Z[n, i + a, j + b, a, b, :]
 
-    (one matrix product, then ``kh * kw`` shifted sums); the gradients
+    (one matrix product; the shifted sum is a convolution of ``Z`` with a
+    constant one-hot kernel, ``kh * kw`` times fewer multiply-adds than the
+    layer's own convolution for 512 input channels); the gradients
     follow from those ops.  Everything else runs Keras's own code.
 
     Parameters
@@ -60,12 +75,12 @@ class MatmulConv2D(keras.layers.Conv2D):
         taps = tf.reshape(tf.transpose(kernel, (2, 0, 1, 3)),
                           (channels_in, kh * kw * self.filters))
         planes = tf.matmul(tf.reshape(inputs, (-1, channels_in)), taps)
-        planes = tf.reshape(planes, (-1, height, width, kh, kw, self.filters))
-        outputs = None
-        for a in range(kh):
-            for b in range(kw):
-                part = planes[:, a:a + out_h, b:b + out_w, a, b, :]
-                outputs = part if outputs is None else outputs + part
+        planes = tf.reshape(planes, (-1, height, width, kh * kw * self.filters))
+        # The shifted sum of the tap planes is a convolution with a constant
+        # one-hot kernel (kh * kw * filters -> filters channels): one op and
+        # one gradient op instead of kh * kw slices.
+        outputs = tf.nn.conv2d(planes, _shift_sum_kernel(kh, kw, self.filters, planes.dtype),
+                               strides=1, padding="VALID")
         if self.use_bias:
             outputs = outputs + tf.cast(self.bias, outputs.dtype)
         if self.activation is not None:

@@ -81,13 +81,15 @@ class MatmulConv2DTranspose(keras.layers.Conv2DTranspose):
         # kh = 2q + r, kw = 2p + s: tap (q, p) of output phase (r, s) lands on
         # coarse pixel (i + q, j + p) of a grid padded by one on each side.
         patches = tf.reshape(patches, (batch, height, width, 2, 2, 2, 2, channels_out))
+        # (q, p) first, then one unstack: its gradient is one stack, where
+        # four strided slices would need four full-size scatter gradients.
+        patches = tf.transpose(patches, (3, 5, 0, 1, 2, 4, 6, 7))
+        parts = tf.unstack(tf.reshape(patches, (4, batch, height, width, 4 * channels_out)))
         total = None
-        for q in (0, 1):
-            for p in (0, 1):
-                part = tf.reshape(patches[:, :, :, q, :, p, :, :],
-                                  (batch, height, width, 4 * channels_out))
-                part = tf.pad(part, [[0, 0], [q, 1 - q], [p, 1 - p], [0, 0]])
-                total = part if total is None else total + part
+        for index, part in enumerate(parts):
+            q, p = divmod(index, 2)
+            part = tf.pad(part, [[0, 0], [q, 1 - q], [p, 1 - p], [0, 0]])
+            total = part if total is None else total + part
         outputs = tf.nn.depth_to_space(total, 2)[:, 1:2 * height + 1, 1:2 * width + 1, :]
         if self.use_bias:
             outputs = outputs + tf.cast(self.bias, outputs.dtype)
