@@ -20,6 +20,9 @@ def atomic_path(path):
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
 
     On an exception the temporary file is removed and ``path`` is unchanged.
+    An :class:`OSError` of the write itself (disk full, file too large) is
+    raised again naming ``path``, not the hidden temporary name, since that
+    is the file the user asked for.
 
     Examples
     --------
@@ -31,6 +34,10 @@ def atomic_path(path):
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as err:
+        if err.filename not in (None, str(tmp), os.fspath(tmp)) or err.errno is None:
+            raise
+        raise OSError(err.errno, err.strerror or os.strerror(err.errno), str(path)) from None
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -10,12 +10,14 @@ validation, logging) through ``keras.callbacks.CallbackList``.
 """
 import dataclasses
 import datetime
+import errno
 import hashlib
 import json
 import math
 import os
 import pathlib
 import platform
+import re
 import shutil
 import time
 
@@ -44,6 +46,9 @@ PRESETS = {
               "base_filters": 64, "validate_every": 10_000, "save_every": 5_000,
               "val_examples": 64, "hmi_limit": 3000.0},
 }
+
+#: errno values of a write that failed for lack of space (disk full, quota, ulimit -f).
+_NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 #: Splits up to this size are read in full (CRC and SHA-256) before training.
 FULL_VERIFY_BYTES = 2 * 2**30
@@ -352,6 +357,7 @@ def train(config, echo=print, verbose="auto", strategy=None):
 
     keras.utils.set_random_seed(config.seed)
     keras.config.set_dtype_policy(config.precision)
+    model = None
     try:
         if resume:
             model = _load_backup(run.backup_model, strategy)
@@ -388,20 +394,20 @@ def train(config, echo=print, verbose="auto", strategy=None):
         epochs = math.ceil(config.iterations / per_epoch)
         initial_epoch = start_step // per_epoch
         if start_step < config.iterations:
-            if config.strategy == "multiworker":
-                _custom_loop(model, strategy, train_ds, callbacks, initial_epoch, epochs,
-                             per_epoch, verbose)
-            else:
-                try:
+            try:
+                if config.strategy == "multiworker":
+                    _custom_loop(model, strategy, train_ds, callbacks, initial_epoch, epochs,
+                                 per_epoch, verbose)
+                else:
                     model.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch,
                               steps_per_epoch=per_epoch, callbacks=callbacks,
                               verbose=verbose, shuffle=False)
-                except tf.errors.DataLossError as err:
-                    detail = str(err.message).strip().splitlines()[0][:160]
-                    raise InputError(data_dir, f"holds a corrupt shard ({detail}); the last "
-                                     "backup is kept; find the shard with python -c \"from "
-                                     "solar_euv.dataset import verify_shards; verify_shards("
-                                     f"'{data_dir}')\"") from None
+            except tf.errors.DataLossError as err:
+                detail = str(err.message).strip().splitlines()[0][:160]
+                raise InputError(data_dir, f"holds a corrupt shard ({detail}); the last "
+                                 "backup is kept; find the shard with python -c \"from "
+                                 "solar_euv.dataset import verify_shards; verify_shards("
+                                 f"'{data_dir}')\"") from None
         seconds = time.perf_counter() - t0
         steps = current_step(model)
         validation = validation_cb.last or {}
@@ -419,8 +425,70 @@ def train(config, echo=print, verbose="auto", strategy=None):
         echo(f"done: {steps} steps in {seconds:.0f} s ({rate:.2f} steps/s); validation "
              f"L1 {validation.get('val_l1', float('nan')):.4f}, {ccs}; model: {where}")
         return TrainResult(steps, seconds, validation, run.model, start_step)
+    except OSError as err:
+        if err.errno not in _NO_SPACE or not err.filename:
+            raise
+        # A save that failed for lack of space left nothing under its final
+        # name (solar_euv.atomic); the earlier backup is intact.
+        raise SolarEUVError(f"{err.filename}: could not be written ({err.strerror}); "
+                            f"the last backup {run.backup_model} is kept: free some space "
+                            "and rerun the same command to resume from it") from None
+    except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,
+            tf.errors.AbortedError, tf.errors.CancelledError) as err:
+        # Under MultiWorkerMirroredStrategy these mean a peer is gone: TF's
+        # coordination service aborts the collectives of the survivors once a
+        # worker stops sending heartbeats (10 s in TF 2.21), or at once when
+        # its connection closes.  Elsewhere they are not ours to explain.
+        if config.strategy != "multiworker":
+            raise
+        raise SolarEUVError(_peer_lost_message(err, model, run.backup_model)) from None
     finally:
         keras.config.set_dtype_policy("float32")
+
+
+def _peer_lost_message(err, model, backup):
+    """One sentence for a survivor whose collectives were aborted by a lost peer.
+
+    Parameters
+    ----------
+    err : tf.errors.OpError
+        The error the aborted collective raised.
+    model : keras.Model or None
+        The model being trained (None if the error came while building it).
+    backup : pathlib.Path
+        ``backup/model.keras`` of the run, which a rerun resumes from.
+
+    Returns
+    -------
+    str
+    """
+    from solar_euv.callbacks import current_step
+
+    text = str(getattr(err, "message", err))
+    own = None
+    try:
+        kind, index, _ = _parse_tf_config()
+        own = (kind, str(index))
+    except SolarEUVError:
+        pass
+    # The heartbeat error lists the unhealthy tasks; other errors may name
+    # only this task's own device, and then the peer stays unnamed.
+    peers = sorted(set(re.findall(r"/job:(\w+)/replica:\d+/task:(\d+)", text)) - {own})
+    who = ("peer " + " and ".join(f"{k} {i}" for k, i in peers) if peers
+           else "a peer worker")
+    cause = re.search(r"Collective ops is aborted by: ([^\n]*)", text)
+    detail = (cause.group(1) if cause else text.strip().splitlines()[0] if text.strip()
+              else "").strip().rstrip(":")
+    detail = re.sub(r"\{\{[^}]*\}\}\s*", "", detail)[:160]
+    step = ""
+    if model is not None:
+        try:
+            step = f" at step {current_step(model)}"
+        except Exception:  # the variables of an aborted run may be unreadable
+            step = ""
+    return (f"training stopped{step} because {who} was lost ({type(err).__name__}: "
+            f"{detail}); rerun the same command on every worker to resume from the last "
+            f"backup {backup}")
 
 
 def _custom_loop(model, strategy, dataset, callbacks, initial_epoch, epochs, per_epoch,

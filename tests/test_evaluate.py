@@ -102,3 +102,46 @@ def test_refusals(trained_run, prepared_sample, evaluation, tmp_path):
     not_data = CliRunner().invoke(cli, ["evaluate", str(trained_run), str(tmp_path),
                                         "--out", str(tmp_path / "e")])
     assert not_data.exit_code == 1 and "Error:" in not_data.output
+
+
+def _lambda_model(path):
+    """A .keras file whose Lambda layer carries Python bytecode."""
+    import keras
+
+    inputs = keras.Input((64, 64, 1))
+    keras.Model(inputs, keras.layers.Lambda(lambda t: t * 2)(inputs)).save(path)
+    return path
+
+
+def _foreign_model(path):
+    """A valid Keras model that is not a solar_euv model."""
+    import keras
+
+    keras.Sequential([keras.Input((64, 64, 1)), keras.layers.Conv2D(9, 1)]).save(path)
+    return path
+
+
+@pytest.mark.parametrize("make,message", [
+    (_lambda_model, "could not be loaded as a solar_euv model"),
+    (_foreign_model, "holds a Sequential, not a solar_euv model"),
+])
+@pytest.mark.parametrize("as_run_dir", [False, True])
+def test_refuses_code_and_foreign_models(prepared_sample, tmp_path, make, message, as_run_dir):
+    """Safe mode: a Lambda layer is never deserialized; one line names the file."""
+    if as_run_dir:
+        (tmp_path / "run").mkdir()
+        bad = make(tmp_path / "run" / "model.keras")
+        model = tmp_path / "run"
+    else:
+        bad = model = make(tmp_path / "bad.keras")
+    out = tmp_path / "e"
+    result = CliRunner().invoke(cli, ["evaluate", str(model), str(prepared_sample),
+                                      "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {bad}: {message}"), result.output
+    if make is _lambda_model:
+        assert "Lambda" in lines[0]
+    assert not out.exists()

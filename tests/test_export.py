@@ -123,3 +123,29 @@ def test_versions_and_refusals(run_dir, exported, tmp_path):
     missing = CliRunner().invoke(cli, ["export", str(tmp_path / "nope"), "--out",
                                        str(tmp_path / "s")])
     assert missing.exit_code == 1 and "does not exist" in missing.output
+
+
+@pytest.mark.parametrize("kind", ["lambda", "foreign"])
+def test_refuses_code_and_foreign_models(tmp_path, kind):
+    """Safe mode: a Lambda layer is never deserialized; one line names the file."""
+    import keras
+
+    bad = tmp_path / f"{kind}.keras"
+    inputs = keras.Input((SIZE, SIZE, 1))
+    if kind == "lambda":
+        keras.Model(inputs, keras.layers.Lambda(lambda t: t * 2)(inputs)).save(bad)
+        message = "could not be loaded as a solar_euv model"
+    else:
+        keras.Model(inputs, keras.layers.Conv2D(2, 1)(inputs)).save(bad)
+        message = "holds a Functional, not a solar_euv model"
+    out = tmp_path / "serving"
+    result = CliRunner().invoke(cli, ["export", str(bad), "--out", str(out),
+                                      "--passbands", ",".join(BANDS)])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {bad}: {message}"), result.output
+    if kind == "lambda":
+        assert "Lambda" in lines[0]
+    assert not out.exists()

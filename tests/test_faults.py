@@ -248,6 +248,36 @@ def test_damaged_run_directory(prepared_sample, finished_run, tmp_path, target, 
     _assert_clean_failure(result, damaged)
 
 
+# -- solar-euv predict: a model file carrying code ------------------------------------
+
+def test_predict_refuses_a_model_with_a_lambda_layer(prepared_sample, tmp_path):
+    """Safe mode: the Lambda layer's bytecode is never run; one line names the file."""
+    import keras
+
+    from solar_euv.cli.main import cli
+
+    bad = tmp_path / "lambda.keras"
+    ran = tmp_path / "the-lambda-ran"
+    inputs = keras.Input((64, 64, 1))
+    # The function leaves a mark whenever it runs (building the model runs it
+    # once); the path is a constant of its bytecode.
+    function = eval(f"lambda t: (__import__('pathlib').Path({str(ran)!r}).touch(), t)[1]")
+    keras.Model(inputs, keras.layers.Lambda(function)(inputs)).save(bad)
+    ran.unlink()
+    magnetogram = sorted((prepared_sample.parent / "raw").glob("hmi*.fits"))[0]
+    out = tmp_path / "gen"
+    COUNTS["solar-euv predict (.keras with a Lambda layer)"] += 1
+    result = CliRunner().invoke(cli, ["predict", str(bad), str(magnetogram), "--out", str(out),
+                                      "--passbands", "171"])
+    _assert_clean_failure(result, bad)
+    assert "could not be loaded as a solar_euv model" in result.output
+    assert "Lambda" in result.output and not out.exists()
+    assert not ran.exists()
+    # The control: outside safe mode, loading the same file runs its code.
+    keras.models.load_model(bad, safe_mode=False)
+    assert ran.exists()
+
+
 # -- solar-euv prepare: SIGKILL and a full disk -----------------------------------------
 
 KILL_TIMES = ["2011-03-01T00:00:00", "2012-05-01T12:00:00", "2013-02-01T18:00:00",

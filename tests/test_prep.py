@@ -236,6 +236,81 @@ def test_real_level15_is_only_rescaled(real_sdo_dir):
     assert np.corrcoef(out[disk], expected[disk])[0, 1] > 0.9995
 
 
+def test_real_2024_304_needing_an_impossible_correction_is_refused_naming_it(real_sdo_dir):
+    """The V8 table extrapolates AIA 304 in October 2024 to a negative factor."""
+    path = real_sdo_dir / "AIAsynoptic0304.fits"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SolarEUVWarning)   # "extrapolated past the table"
+        with pytest.raises(InputError) as info:
+            prepare_file(path, 64)
+        assert info.value.path == str(path)
+        message = str(info.value)
+        assert message.startswith(f"{path}: cannot be calibrated: ")
+        assert "AIA 304 at 2024-10-04" in message and "not physical" in message
+        assert "--correction-table" in message and "\n" not in message
+        # Without the correction the same file is usable.
+        assert prepare_file(path, 64, degradation=False).meta["degradation"] == 1.0
+
+
+def test_time_before_the_table_is_refused_naming_the_file(tmp_path):
+    """Through prepare_file the calibration's error names the image, not only the time."""
+    path = write_aia_like(tmp_path / "aia.fits", degradation=False)
+    with fits.open(path, mode="update") as hdul:
+        hdul[0].header["T_OBS"] = "2009-06-01T00:00:00Z"
+        hdul[0].header["DATE-OBS"] = "2009-06-01T00:00:00"
+    with pytest.raises(InputError, match=r"aia\.fits: cannot be calibrated: no degradation "
+                                         r"correction for AIA 171 at 2009"):
+        prepare_file(path, 64)
+
+
+@pytest.mark.parametrize("value,size", [(3e38, 32), (3e38, 128), (1e37, 64), (2e30, 64)])
+def test_huge_finite_values_are_refused_without_overflow_warnings(tmp_path, value, size):
+    """Values near float32's limit: a clear refusal, no RuntimeWarning, no NaN output.
+
+    At 32 and 64 px the 128 px file is averaged in 4x4 and 2x2 blocks while it
+    is read (3e38 overflows that float32 sum); at 128 px it is not binned.
+    """
+    path = write_aia_like(tmp_path / "huge.fits", size=128)
+    with fits.open(path, mode="update") as hdul:
+        hdul[0].data[:] = np.float32(value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(InputError) as info:
+            prepare_file(path, size)
+    assert info.value.path == str(path)
+    assert "damaged data, not an SDO image" in str(info.value)
+    assert "beyond 1e+30 is refused" in str(info.value)
+
+
+def test_large_but_representable_values_still_work(tmp_path):
+    """Below MAX_ABS_VALUE nothing overflows: the result is finite and scaled as usual."""
+    from solar_euv.sdo.prep import MAX_ABS_VALUE
+
+    path = write_aia_like(tmp_path / "big.fits", size=128, degradation=False)
+    with fits.open(path, mode="update") as hdul:
+        hdul[0].data[:] = np.float32(MAX_ABS_VALUE / 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        out = prepare_file(path, 32, degradation=False).data
+    inner = disk_mask(32, 0.8)
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out[inner], MAX_ABS_VALUE / 10 / 2.0, rtol=1e-3)
+
+
+def test_resample_refuses_a_block_sum_that_overflows():
+    """A map given in memory: the overflowed block is not quietly filled as missing."""
+    import sunpy.map
+
+    image = read_sdo(AIA_171)
+    data = np.full(image.map.data.shape, 3e38, dtype=np.float32)
+    smap = sunpy.map.Map(data, image.map.meta)
+    scale = 4 * abs(float(smap.meta["cdelt1"]))                # 4x4 blocks before the warp
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(SolarEUVError, match="too large to average in float32"):
+            resample_to_grid(smap, (32, 32), (15.5, 15.5), scale)
+
+
 # -- many files in parallel -----------------------------------------------------------
 
 def test_prepare_files_parallel_in_order_and_skipping(tmp_path):

@@ -9,6 +9,20 @@ from solar_euv.exceptions import InputError
 __all__ = ["load_model"]
 
 
+def _first_sentences(text, limit=200):
+    """Whole leading sentences of ``text`` (one line, at most ``limit`` characters)."""
+    line = " ".join(text.split())
+    if not line:
+        return ""
+    sentences = [part if part.endswith(".") else part + "." for part in line.split(". ")]
+    kept = ""
+    for sentence in sentences:
+        if len(kept) + len(sentence) + 1 > limit:
+            break
+        kept = f"{kept} {sentence}".strip()
+    return kept or (line[:limit - 3] + "..." if len(line) > limit else line)
+
+
 def load_model(path, *, compile=True):
     """Load a ``.keras`` file written by solar_euv, in Keras safe mode.
 
@@ -45,7 +59,7 @@ def load_model(path, *, compile=True):
     try:
         model = keras.models.load_model(path, compile=compile, safe_mode=True)
     except Exception as err:  # Keras raises many types for bad archives
-        first = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
+        first = _first_sentences(str(err))
         raise InputError(path, f"could not be loaded as a solar_euv model "
                                f"({err.__class__.__name__}: {first})") from None
     if not isinstance(model, (Pix2Pix, UNetGenerator)):

@@ -171,6 +171,7 @@ def degradation_factor(passband, time, correction_table=None):
     if not factor > 0.0:
         message = (f"the degradation correction for AIA {band.name} at {obstime.isot} is "
                    f"{factor:.3g}, not physical (the table is extrapolated too far); "
-                   "give a newer correction table or turn the degradation correction off")
+                   "give a newer aia_V*_response_table.txt (solar-euv prepare "
+                   "--correction-table) or turn the degradation correction off")
         raise SolarEUVError(message)
     return factor

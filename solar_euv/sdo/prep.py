@@ -65,6 +65,7 @@ from solar_euv.sdo.calibration import degradation_factor
 from solar_euv.sdo.io import SDOImage, bin_factor, block_mean, detect_kind, read_sdo
 
 __all__ = [
+    "MAX_ABS_VALUE",
     "PreparedImage",
     "prepare_hmi",
     "prepare_aia",
@@ -72,6 +73,46 @@ __all__ = [
     "prepare_files",
     "resample_to_grid",
 ]
+
+
+#: Largest pixel magnitude accepted.  SDO images stay below about 1e6 (AIA's
+#: 14-bit DN over its shortest exposures, HMI's few kG); far larger values are
+#: damaged data, and near float32's 3.4e38 they overflow the block sums, the
+#: bicubic warp and the exposure and degradation division.
+MAX_ABS_VALUE = 1e30
+
+
+def _too_large(path, detail):
+    """The :class:`InputError` of an image with absurdly large pixel values.
+
+    Parameters
+    ----------
+    path : str
+        The file ("" for an in-memory map).
+    detail : str
+        What was found (``"pixel values up to 3e+38"``).
+
+    Returns
+    -------
+    InputError
+    """
+    return InputError(path or "<map>", f"holds {detail}: damaged data, not an SDO image (SDO "
+                                       "pixel values stay below about 1e6; anything beyond "
+                                       f"{MAX_ABS_VALUE:.0e} is refused)")
+
+
+def _check_magnitude(image):
+    """Refuse an image whose finite pixels reach beyond :data:`MAX_ABS_VALUE`."""
+    data = np.asarray(image.map.data)
+    peak = float(np.max(np.abs(data), initial=0.0, where=np.isfinite(data)))
+    if peak > MAX_ABS_VALUE:
+        raise _too_large(image.path, f"pixel values up to {peak:.3g}")
+
+
+def _check_finite(out, image):
+    """Refuse a result that overflowed (its input had no infinity left in it)."""
+    if not np.isfinite(out).all():
+        raise _too_large(image.path, "pixel values that overflow float32 once calibrated")
 
 
 @dataclass
@@ -151,6 +192,12 @@ def resample_to_grid(smap, shape, center, scale, *, order=3, k=None, fill=0.0):
     numpy.ndarray
         ``float32`` array of ``shape``; values are block averages, so
         intensities keep their per-input-pixel units.
+
+    Raises
+    ------
+    solar_euv.exceptions.SolarEUVError
+        If a block sum overflows float32 (pixel values near 3.4e38): such an
+        infinity is not a missing pixel and is never filled in.
     """
     from skimage.transform import warp
 
@@ -160,9 +207,15 @@ def resample_to_grid(smap, shape, center, scale, *, order=3, k=None, fill=0.0):
     if k == 1:
         binned = np.array(smap.data, dtype=np.float32, copy=True)
     else:
-        binned = block_mean(np.array(smap.data, copy=True), k)
+        with np.errstate(over="ignore"):
+            binned = block_mean(np.array(smap.data, copy=True), k)
         if binned is None:
             return np.full(tuple(shape), fill, dtype=np.float32)
+        # block_mean turns missing (non-finite) input into NaN; an infinity is
+        # a float32 sum that overflowed, never a missing pixel to fill.
+        if np.isinf(binned).any():
+            raise SolarEUVError("the image holds pixel values too large to average in "
+                                f"float32 (beyond {MAX_ABS_VALUE:.0e}); it is not SDO data")
     missing = ~np.isfinite(binned)
     if missing.any():
         binned[missing] = fill
@@ -174,16 +227,24 @@ def resample_to_grid(smap, shape, center, scale, *, order=3, k=None, fill=0.0):
            - (k - 1) / 2.0) / k
     inverse = np.eye(3)
     inverse[:2, :2], inverse[:2, 2] = lin, off                 # output (x, y) -> input (x, y)
-    out = warp(binned, inverse, output_shape=tuple(shape), order=order, mode="constant",
-               cval=fill, clip=False, preserve_range=True)
-    return out.astype(np.float32, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = warp(binned, inverse, output_shape=tuple(shape), order=order, mode="constant",
+                   cval=fill, clip=False, preserve_range=True)
+        return out.astype(np.float32, copy=False)
 
 
 def _as_image(map_or_path, size=None):
     if isinstance(map_or_path, SDOImage):
         return map_or_path
     if isinstance(map_or_path, (str, os.PathLike)):
-        return read_sdo(map_or_path, grid_size=size)
+        # read_sdo averages blocks in float32: values near 3.4e38 overflow to
+        # infinity there (missing pixels come back as NaN, never as inf).
+        with np.errstate(over="ignore"):
+            image = read_sdo(map_or_path, grid_size=size)
+        if np.isinf(image.map.data).any():
+            raise _too_large(image.path, "pixel values so large that averaging them "
+                                         "overflows float32")
+        return image
     meta = getattr(map_or_path, "meta", None)
     if meta is None:
         raise SolarEUVError("expected a file path, an SDOImage or a sunpy Map; "
@@ -230,8 +291,10 @@ def prepare_hmi(map_or_path, size=1024, *, order=3):
         raise InputError(image.path or "<map>",
                          f"is an AIA {image.kind} A image, not an HMI magnetogram")
     size, centre, radius = _grid(size)
+    _check_magnitude(image)
     out = resample_to_grid(image.map, (size, size), centre,
                            _output_scale(image.map, radius), order=order)
+    _check_finite(out, image)
     out[_off_disk(size)] = 0.0
     return out
 
@@ -255,7 +318,14 @@ def _aia_factors(image, correction_table, degradation):
     exptime = 1.0 if _is_per_second(smap) else float(smap.meta["exptime"])
     factor = 1.0
     if degradation:
-        factor = degradation_factor(image.kind, image.time, correction_table)
+        try:
+            factor = degradation_factor(image.kind, image.time, correction_table)
+        except InputError:
+            raise                  # the correction table itself is unusable: named
+        except SolarEUVError as err:
+            # A time the table cannot correct (an unphysical extrapolation far
+            # past the table, or before its first epoch): name the image.
+            raise InputError(image.path or "<map>", f"cannot be calibrated: {err}") from None
     return exptime, factor
 
 
@@ -294,9 +364,12 @@ def _prepare_aia(image, size, correction_table, degradation, order):
         raise InputError(image.path or "<map>", "is an HMI magnetogram, not an AIA image")
     size, centre, radius = _grid(size)
     exptime, factor = _aia_factors(image, correction_table, degradation)
+    _check_magnitude(image)
     out = resample_to_grid(image.map, (size, size), centre,
                            _output_scale(image.map, radius), order=order)
-    out *= np.float32(1.0 / (exptime * factor))
+    with np.errstate(over="ignore"):
+        out *= np.float32(1.0 / (exptime * factor))
+    _check_finite(out, image)
     return out, exptime, factor
 
 
@@ -317,7 +390,10 @@ def prepare_file(path, size=1024, *, correction_table=None, degradation=True, or
     Raises
     ------
     solar_euv.exceptions.InputError
-        If the file is unusable (see :mod:`solar_euv.sdo.io`).
+        If the file is unusable (see :mod:`solar_euv.sdo.io`), holds pixel
+        values beyond :data:`MAX_ABS_VALUE`, or is an AIA image the correction
+        table cannot correct for degradation (a time before its first epoch,
+        or so far past its end that the extrapolated factor is not positive).
     """
     image = _as_image(path, size)
     time = image.time
