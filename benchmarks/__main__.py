@@ -5,7 +5,9 @@ Examples
 ::
 
     python -m benchmarks run --quick --out bench-out     # about a minute on 2 CPU cores
+    python -m benchmarks run --out bench-std             # + pipeline, prep and predict
     python -m benchmarks run --full --out bench-full
+    python -m benchmarks run --out bench-train --no-data # training only
     python -m benchmarks compare old/train_speed.json bench-out/train_speed.json
     python -m benchmarks profile --model B --size 256
 """
@@ -36,6 +38,7 @@ def _str_list(text):
 def _run(args, argv):
     import tensorflow as tf
 
+    from benchmarks.data_speed import SECTIONS, markdown_data, run_data_benchmarks
     from benchmarks.train_speed import markdown_table, run_benchmark
 
     # Before TensorFlow runs its first op (it fixes its thread pools then).
@@ -45,6 +48,7 @@ def _run(args, argv):
         tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
 
     mode = "quick" if args.quick else "full" if args.full else "standard"
+    data = args.data if args.data is not None else mode != "quick"
     result = run_benchmark(
         mode, models=args.models, sizes=args.sizes, batches=args.batches,
         precisions=args.precisions, xla=args.xla, rounds=args.rounds, steps=args.steps,
@@ -52,9 +56,20 @@ def _run(args, argv):
         bottleneck_size=args.bottleneck, matmul_size=args.matmul_size,
         authors=not args.no_authors, command="python -m benchmarks " + " ".join(argv),
         echo=lambda line: print(line, flush=True))
+    data_seconds = 0.0
+    if data:
+        result.update(run_data_benchmarks(
+            mode, result["rows"], base_filters=args.base_filters,
+            echo=lambda line: print(line, flush=True), sizes=args.data_sizes,
+            pipeline_seconds=args.pipeline_seconds, pipeline_examples=args.pipeline_examples,
+            prep_size=args.prep_size, repeat=args.data_repeat,
+            predict_images=args.predict_images, predict_batch=args.predict_batch))
+        data_seconds = sum(result[name]["seconds"] for name in SECTIONS)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table = markdown_table(result)
+    if data:
+        table += "\n" + markdown_data(result).rstrip("\n") + "\n"
     for name, text in (("train_speed.json", json.dumps(result, indent=1) + "\n"),
                        ("train_speed.md", table)):
         tmp = out / f".tmp-{name}"
@@ -63,7 +78,12 @@ def _run(args, argv):
     print()
     print(table)
     print(f"written: {out / 'train_speed.json'}, {out / 'train_speed.md'} "
-          f"({result['seconds']:.0f} s)")
+          f"(training {result['seconds']:.0f} s"
+          + (f", data {data_seconds:.0f} s)" if data else ")"))
+    failed = [name for name in SECTIONS if "error" in result.get(name, {})]
+    if failed:
+        print(f"failed: {', '.join(failed)} (see above)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -138,7 +158,8 @@ def main(argv=None):
                                      description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="measure training speed; write JSON + Markdown")
+    run = sub.add_parser("run", help="measure training speed (and input pipeline, "
+                                      "preparation and prediction); write JSON + Markdown")
     size = run.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true",
                       help="Models A, B at 256 px, float32 + mixed_bfloat16 (about a "
@@ -163,6 +184,31 @@ def main(argv=None):
     run.add_argument("--inter-op", type=int, help="TensorFlow inter-op threads")
     run.add_argument("--no-authors", action="store_true",
                      help="skip the authors'-style reference loop")
+    data = run.add_argument_group(
+        "data side", "input pipeline (examples/s from TFRecords, vs the training rate), "
+        "preparation (files/s) and prediction (images/s, Model.predict and SavedModel), "
+        "measured after training in the same process")
+    data.add_argument("--data", action=argparse.BooleanOptionalAction, default=None,
+                      help="measure the data side (default: on, off with --quick)")
+    data.add_argument("--data-sizes", type=_int_list,
+                      help="pipeline and predict sizes, comma list (default 256,1024; "
+                           "--quick: 256)")
+    data.add_argument("--pipeline-seconds", type=float,
+                      help="timed seconds per pipeline measurement (default 5; --quick 3, "
+                           "--full 10)")
+    data.add_argument("--pipeline-examples", type=int,
+                      help="observations written per size (default 128 up to 256 px, "
+                           "24 above)")
+    data.add_argument("--prep-size", type=int,
+                      help="side of the synthetic level-1 files (default 4096; prepared "
+                           "at a quarter of it)")
+    data.add_argument("--data-repeat", type=int,
+                      help="best of this many runs for prep and predict (default 2; "
+                           "--quick 1, --full 3)")
+    data.add_argument("--predict-images", type=int,
+                      help="images per timed predict run (default 4; --quick 2, --full 8)")
+    data.add_argument("--predict-batch", type=int,
+                      help="predict batch size (default 2; --quick 1, --full 4)")
     run.set_defaults(func=_run)
 
     cmp_ = sub.add_parser("compare", help="ratios between two train_speed.json files")

@@ -34,6 +34,9 @@ Usage::
 
     python benchmarks/prep_speed.py [--source synthetic|real] [--files F ...]
                                     [--repeat 3] [--markdown out.md]
+
+``python -m benchmarks run`` measures the synthetic case through
+:func:`measure_prep` and writes :func:`prep_markdown`'s table.
 """
 import argparse
 import pathlib
@@ -43,6 +46,10 @@ import time
 import warnings
 
 import numpy as np
+
+__all__ = ["REAL", "build_files_from_real", "synthetic_files", "reference",
+           "decompress_seconds", "mine_on", "run", "measure_prep", "markdown",
+           "prep_markdown", "main"]
 
 REAL = (pathlib.Path(__file__).resolve().parents[2] / "shared" / "real-sdo"
         / "aia-synoptic-2024-10-04")
@@ -115,12 +122,26 @@ def build_files_from_real(out_dir):
     return paths
 
 
-def synthetic_files(out_dir):
-    """HMI, AIA 171 and AIA 1700 level-1 files at 4096 from the synthetic Sun (~40 s)."""
+def synthetic_files(out_dir, size=4096, passbands=("171", "1700")):
+    """Level-1 files of one time step from the synthetic Sun (seed 0).
+
+    Parameters
+    ----------
+    out_dir : str or os.PathLike
+    size : int
+        Image side (4096: the instruments' full size; 15-40 s to write).
+    passbands : sequence of str
+        AIA passbands written besides the HMI magnetogram.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The HMI file, then the AIA files.
+    """
     from solar_euv.sdo.synthetic import SyntheticSun
 
     return [pathlib.Path(p) for p in SyntheticSun(seed=0).write_time_step(
-        out_dir, "2015-06-01T00:00:00", 4096, passbands=["171", "1700"])]
+        out_dir, "2015-06-01T00:00:00", size, passbands=list(passbands))]
 
 
 def reference(path, degradation=True):
@@ -182,6 +203,25 @@ def mine_on(image, shape, centre, scale, degradation=True):
 
 
 def run(paths, repeat=2, size=1024):
+    """Time and compare solar_euv's preparation with the reference, file by file.
+
+    Parameters
+    ----------
+    paths : sequence of path-like
+        Level-1 AIA / HMI files.
+    repeat : int
+        Interleaved timed runs per file; the best is kept.
+    size : int
+        Output side of :func:`solar_euv.sdo.prep.prepare_file`.
+
+    Returns
+    -------
+    list of dict
+        One row per file: times in seconds (``mine_*``: solar_euv,
+        ``ref_*``: reference; ``*_s`` wall clock, ``*_cpu`` CPU time), the
+        rates ``files_per_s`` (wall), ``files_per_s_cpu`` (per core) and
+        their ``ref_`` counterparts, speed-ups and the agreement figures.
+    """
     from solar_euv.sdo.io import read_sdo
     from solar_euv.sdo.prep import prepare_file
 
@@ -220,11 +260,86 @@ def run(paths, repeat=2, size=1024):
             "mine_s": mine_s, "ref_s": ref_s, "speedup": ref_s / mine_s,
             "mine_cpu": min(cpu_mine), "ref_cpu": min(cpu_ref),
             "cc": cc, "cc_binned": cc4, "flux": flux, "out_shape": prepared.data.shape,
+            "files_per_s": 1 / mine_s, "files_per_s_cpu": 1 / min(cpu_mine),
+            "ref_files_per_s": 1 / ref_s, "ref_files_per_s_cpu": 1 / min(cpu_ref),
+            "speedup_cpu": min(cpu_ref) / min(cpu_mine),
         })
     return rows
 
 
+def measure_prep(input_size=4096, size=None, repeat=2, passbands=("171", "1700"),
+                 root=None, echo=None):
+    """Files/s of solar_euv's preparation and the aiapy-style reference on synthetic files.
+
+    Writes one time step of the synthetic Sun (HMI + ``passbands``) at
+    ``input_size`` and runs :func:`run` on it.
+
+    Parameters
+    ----------
+    input_size : int
+        Side of the level-1 files (4096 as the instruments write them).
+    size : int, optional
+        Output side (default: ``input_size // 4``, 1024 at 4096).
+    repeat : int
+        Best of this many interleaved runs.
+    passbands : sequence of str
+        AIA passbands besides HMI.
+    root : str or os.PathLike, optional
+        Existing directory for the files; default: a temporary directory,
+        removed afterwards.
+    echo : callable, optional
+        Called with a progress line per file.
+
+    Returns
+    -------
+    list of dict
+        The rows of :func:`run` as plain JSON values (``out_shape`` a list,
+        ``flux`` None for HMI) plus ``input_size``.
+    """
+    if root is None:
+        with tempfile.TemporaryDirectory(prefix="prep-speed-") as tmp:
+            return measure_prep(input_size, size, repeat, passbands, tmp, echo)
+    out_dir = pathlib.Path(root) / f"prep-{input_size}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = synthetic_files(out_dir, input_size, passbands)
+    rows = run(paths, repeat=repeat, size=size or input_size // 4)
+    for row in rows:
+        row["input_size"] = input_size
+        row["out_shape"] = [int(n) for n in row["out_shape"]]
+        row["flux"] = None if np.isnan(row["flux"]) else row["flux"]
+        if echo is not None:
+            echo(f"  prep {row['kind']} {input_size} px: {row['files_per_s']:.2f} files/s "
+                 f"(reference {row['ref_files_per_s']:.2f} files/s)")
+    return rows
+
+
+def prep_markdown(rows):
+    """Markdown table of :func:`measure_prep` rows: files/s of both methods.
+
+    Parameters
+    ----------
+    rows : list of dict
+
+    Returns
+    -------
+    str
+        Table lines, no trailing newline.
+    """
+    lines = ["| channel | input px | output px | solar_euv files/s (wall) "
+             "| solar_euv files/s/core (CPU) | reference files/s (wall) "
+             "| reference files/s/core (CPU) | speed-up (wall / CPU) | CC after 4x binning |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r['kind']} | {r['input_size']} | {r['out_shape'][0]} | "
+            f"{r['files_per_s']:.2f} | {r['files_per_s_cpu']:.2f} | "
+            f"{r['ref_files_per_s']:.2f} | {r['ref_files_per_s_cpu']:.2f} | "
+            f"{r['speedup']:.1f}x / {r['speedup_cpu']:.1f}x | {r['cc_binned']:.4f} |")
+    return "\n".join(lines)
+
+
 def markdown(rows):
+    """Markdown table of :func:`run` rows: times, rates, speed-ups and agreement."""
     lines = [
         "| file | channel | solar_euv s/file (wall) | CPU s/file | files/s/core "
         "| register + 4x4 s/file (wall) | CPU s/file | speed-up (wall) | speed-up (CPU) "
@@ -241,6 +356,7 @@ def markdown(rows):
 
 
 def main(argv=None):
+    """Command line: measure, print the markdown table (and write it with ``--markdown``)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--files", nargs="*", help="4096 level-1 AIA / HMI files")
     parser.add_argument("--source", choices=["synthetic", "real"], default="synthetic",

@@ -100,3 +100,148 @@ def test_authors_reference_uses_stock_keras_layers():
     kinds = {type(layer) for layer in generator.layers}
     assert keras.layers.BatchNormalization in kinds and keras.layers.Conv2DTranspose in kinds
     assert all(kind.__module__.startswith("keras.") for kind in kinds), kinds
+
+
+# -- the data side of ``run``: input pipeline, preparation, prediction ------------
+SECTIONS = ("pipeline", "prep", "predict")
+DATA_TINY = ["--data-sizes", "64", "--pipeline-seconds", "0.2", "--pipeline-examples", "4",
+             "--prep-size", "256", "--predict-images", "1", "--predict-batch", "1",
+             "--data-repeat", "1"]
+
+
+def test_quick_run_skips_the_data_side_by_default(tiny_result):
+    out, result = tiny_result
+    assert not set(SECTIONS) & set(result)
+    assert "Input pipeline" not in (out / "train_speed.md").read_text()
+
+
+def test_measure_pipeline_rows_and_ratio_to_training():
+    from benchmarks.pipeline_speed import (compare_with_training, measure_pipeline,
+                                           pipeline_markdown)
+
+    rows = measure_pipeline(sizes=[64], examples=4, seconds=0.2, warmup=1)
+    assert [(r["size"], r["passbands"], r["target_channels"]) for r in rows] == [
+        (64, "171", 1), (64, "all", 9)]
+    for row in rows:
+        assert row["examples_per_s"] > 0 and row["mib_per_s"] > 0
+        assert row["record_mib"] == pytest.approx(2 * 64 * 64 * 10 / 2 ** 20)
+    training = [
+        {"key": "project/A/64/1/float32/False", "loop": "project", "model": "A", "size": 64,
+         "batch": 1, "precision": "float32", "xla": False, "images_per_s": 50.0},
+        {"key": "project/B/64/1/float32/False", "loop": "project", "model": "B", "size": 64,
+         "batch": 1, "precision": "float32", "xla": False, "images_per_s": 4.0},
+        {"key": "project/B/64/1/mixed_bfloat16/False", "loop": "project", "model": "B",
+         "size": 64, "batch": 1, "precision": "mixed_bfloat16", "xla": False,
+         "images_per_s": 8.0},
+        {"key": "authors/B/64/1/float32/False", "loop": "authors", "model": "B", "size": 64,
+         "batch": 1, "precision": "float32", "xla": False, "images_per_s": 2.0}]
+    other = dict(rows[0], size=128)
+    compare_with_training(rows + [other], training)
+    for row in rows:
+        assert row["training_key"] == "project/B/64/1/float32/False"
+        assert row["vs_training"] == pytest.approx(row["examples_per_s"] / 4.0)
+    assert other["training_key"] is None and other["vs_training"] is None
+    table = pipeline_markdown(rows + [other]).splitlines()
+    assert len(table) == 2 + 3 and table[0].startswith("| px | target passbands |")
+    assert table[-1].endswith("| n/a | n/a | n/a |")
+
+
+def test_measure_prep_rows_on_small_synthetic_files():
+    from benchmarks.prep_speed import measure_prep, prep_markdown
+
+    rows = measure_prep(input_size=256, repeat=1, passbands=("171",))
+    assert [r["kind"] for r in rows] == ["hmi", "171"]
+    for row in rows:
+        assert row["input_size"] == 256 and row["out_shape"] == [64, 64]
+        for key in ("files_per_s", "files_per_s_cpu", "ref_files_per_s",
+                    "ref_files_per_s_cpu", "speedup", "speedup_cpu"):
+            assert row[key] > 0, key
+        assert row["cc_binned"] > 0.9
+    assert rows[0]["flux"] is None and rows[1]["flux"] == pytest.approx(1, abs=0.01)
+    json.dumps(rows, allow_nan=False)                       # plain JSON values
+    assert len(prep_markdown(rows).splitlines()) == 2 + 2
+
+
+def test_measure_predict_rows_keras_and_saved_model():
+    from benchmarks.predict_speed import measure_predict, predict_markdown
+
+    seen = []
+    rows = measure_predict(sizes=[64], batch_size=1, images=1, repeat=1, base_filters=4,
+                           generate=True, mc_samples=2, on_row=seen.append)
+    assert seen == rows and len(rows) == 1
+    row = rows[0]
+    assert (row["size"], row["batch_size"], row["images"], row["base_filters"]) == (64, 1, 1, 4)
+    for key in ("predict_images_per_s", "saved_model_images_per_s", "generate_images_per_s",
+                "generate_mc_images_per_s"):
+        assert row[key] > 0, key
+    assert row["mc_samples"] == 2
+    table = predict_markdown(rows).splitlines()
+    assert "SavedModel serving_default images/s" in table[0] and "generate" in table[0]
+    plain = dict(row, generate_images_per_s=None, generate_mc_images_per_s=None)
+    assert "generate" not in predict_markdown([plain])
+
+
+def test_a_failing_data_part_is_recorded_and_the_others_run(monkeypatch):
+    import benchmarks.data_speed as data_speed
+
+    roots = []
+
+    def fake(name):
+        def measure(*args, root=None, **kwargs):
+            roots.append(pathlib.Path(root))
+            (pathlib.Path(root) / name).write_text("x")
+            if name == "prep":
+                raise RuntimeError("no aiapy today")
+            return [{"size": 64}]
+        return measure
+
+    for name in ("measure_pipeline", "measure_prep", "measure_predict"):
+        monkeypatch.setattr(data_speed, name, fake(name.split("_")[1]))
+    monkeypatch.setattr(data_speed, "compare_with_training", lambda rows, training: rows)
+    result = data_speed.run_data_benchmarks("quick", [], echo=lambda line: None)
+    assert result["pipeline"]["rows"] == result["predict"]["rows"] == [{"size": 64}]
+    assert result["prep"]["error"] == "RuntimeError: no aiapy today"
+    assert "rows" not in result["prep"] and result["prep"]["settings"]["input_size"] == 4096
+    assert len(set(roots)) == 1 and not roots[0].exists()   # one temporary directory, removed
+    with pytest.raises(TypeError):
+        data_speed.run_data_benchmarks("quick", [], echo=lambda line: None, colour=1)
+
+
+@pytest.fixture(scope="module")
+def tiny_data_result(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench-data")
+    argv = (["run", "--quick", "--data", "--out", str(out)] + TINY
+            + ["--precisions", "float32", "--no-authors"] + DATA_TINY)
+    assert main(argv) == 0
+    return out, json.loads((out / "train_speed.json").read_text())
+
+
+def test_run_with_data_writes_the_data_sections(tiny_data_result):
+    out, result = tiny_data_result
+    assert [r["key"] for r in result["rows"]] == ["project/B/64/1/float32/False"]
+    assert result["machine"]["command"].startswith("python -m benchmarks run --quick --data")
+    for name in SECTIONS:
+        section = result[name]
+        assert section["rows"] and section["seconds"] > 0 and "error" not in section
+    pipeline = result["pipeline"]["rows"]
+    assert [r["passbands"] for r in pipeline] == ["171", "all"]
+    train = result["rows"][0]["images_per_s"]
+    for row in pipeline:
+        assert row["size"] == 64 and row["examples_per_s"] > 0
+        assert row["training_key"] == "project/B/64/1/float32/False"
+        assert row["vs_training"] == pytest.approx(row["examples_per_s"] / train)
+    assert [r["kind"] for r in result["prep"]["rows"]] == ["hmi", "1700", "171"]
+    assert all(r["files_per_s"] > 0 and r["ref_files_per_s"] > 0
+               for r in result["prep"]["rows"])
+    (predict,) = result["predict"]["rows"]
+    assert predict["size"] == 64 and predict["base_filters"] == 4
+    assert predict["predict_images_per_s"] > 0 and predict["saved_model_images_per_s"] > 0
+    assert predict["generate_images_per_s"] is None
+    table = (out / "train_speed.md").read_text()
+    assert "| project | B | 64 | 1 | float32 | no |" in table
+    for header in ("| px | target passbands | record (MiB) | examples/s |",
+                   "| channel | input px | output px | solar_euv files/s (wall) |",
+                   "| px | batch, images | base filters | Model.predict images/s |"):
+        assert header in table
+    assert table.index("| loop | model |") < table.index("Input pipeline") < table.index(
+        "Preparation") < table.index("Prediction")
