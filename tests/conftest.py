@@ -72,3 +72,28 @@ def prepared_sample(tmp_path_factory):
                                       "--size", "256", "--workers", "2", "-q"])
     assert result.exit_code == 0, result.output
     return root / "data"
+
+
+@pytest.fixture(scope="module")
+def module_report(request):
+    """Register lines printed under a title when the module's tests end.
+
+    Call it as ``module_report(title, lines)`` with ``lines`` a function
+    returning the lines (evaluated at the end, so it sees the module's
+    counts); nothing is printed when it returns no lines.
+    """
+    registered = []
+    yield lambda title, lines: registered.append((title, lines))
+    reporter = request.config.pluginmanager.getplugin("terminalreporter")
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    if reporter is None or capture is None:
+        return
+    for title, lines in registered:
+        text = list(lines())
+        if not text:
+            continue
+        with capture.global_and_fixture_disabled():
+            reporter.write_line("")
+            reporter.write_line(title)
+            for line in text:
+                reporter.write_line(f"  {line}")

@@ -41,17 +41,10 @@ COUNTS = collections.Counter()
 
 
 @pytest.fixture(scope="module", autouse=True)
-def report_counts(request):
-    yield
-    reporter = request.config.pluginmanager.getplugin("terminalreporter")
-    if reporter is None or not COUNTS:
-        return
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled():
-        reporter.write_line("")
-        reporter.write_line(f"fault inputs tried (SOLAR_EUV_FUZZ_N={N}, seed {SEED}):")
-        for what, n in sorted(COUNTS.items()):
-            reporter.write_line(f"  {what}: {n}")
+def report_counts(module_report):
+    """Print the number of fault inputs tried when the module ends."""
+    module_report(f"fault inputs tried (SOLAR_EUV_FUZZ_N={N}, seed {SEED}):",
+                  lambda: [f"{what}: {n}" for what, n in sorted(COUNTS.items())])
 
 
 def _train(args):

@@ -50,18 +50,10 @@ FIGURES = collections.OrderedDict()
 
 
 @pytest.fixture(scope="module", autouse=True)
-def report_figures(request):
+def report_figures(module_report):
     """Print the measured figures when the module ends."""
-    yield
-    reporter = request.config.pluginmanager.getplugin("terminalreporter")
-    if reporter is None or not FIGURES:
-        return
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled():
-        reporter.write_line("")
-        reporter.write_line(f"training faults (SOLAR_EUV_FUZZ_N={N}, seed {SEED}):")
-        for what, value in FIGURES.items():
-            reporter.write_line(f"  {what}: {value}")
+    module_report(f"training faults (SOLAR_EUV_FUZZ_N={N}, seed {SEED}):",
+                  lambda: [f"{what}: {value}" for what, value in FIGURES.items()])
 
 
 def _figure(what, value):

@@ -51,19 +51,12 @@ WRONG_VALUES = ("'not a number'", "T", "F", "''", "1E999", "NaN", "-0", "9999999
 
 
 @pytest.fixture(scope="module", autouse=True)
-def report_counts(request):
+def report_counts(module_report):
     """Print the number of inputs tried per reader when the module ends."""
-    yield
-    reporter = request.config.pluginmanager.getplugin("terminalreporter")
-    if reporter is None or not COUNTS:
-        return
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled():
-        reporter.write_line("")
-        reporter.write_line(f"fuzzed inputs per reader (SOLAR_EUV_FUZZ_N={N}, seed {SEED}):")
-        for reader, n in sorted(COUNTS.items()):
-            reporter.write_line(f"  {reader}: {n} (refused {OUTCOMES[reader, 'refused']}, "
-                                f"accepted {OUTCOMES[reader, 'accepted']})")
+    module_report(f"fuzzed inputs per reader (SOLAR_EUV_FUZZ_N={N}, seed {SEED}):",
+                  lambda: [f"{reader}: {n} (refused {OUTCOMES[reader, 'refused']}, "
+                           f"accepted {OUTCOMES[reader, 'accepted']})"
+                           for reader, n in sorted(COUNTS.items())])
 
 
 class Hang(Exception):
