@@ -1,15 +1,27 @@
-"""Speed of the generator's transposed convolutions: Keras's kernel vs the matrix product.
+"""Speed of this project's layers against the Keras layers they replace.
 
-For each decoder shape of the U-Net (kernel 4, stride 2, "same"), times the
-forward pass and both gradients of :class:`keras.layers.Conv2DTranspose`
-(TensorFlow's ``conv2d_transpose``) and of the matrix-product formulation of
-:class:`solar_euv.models.matmul_conv2d_transpose.MatmulConv2DTranspose`,
-interleaved in one process, and prints milliseconds, GFLOP/s and the ratio.
-It is the measurement behind ``MATMUL_MAX_PIXELS``.
+Times, interleaved in one process, the forward pass and the gradients (with
+respect to the input and the weights) of
+
+* ``convt``: :class:`keras.layers.Conv2DTranspose` against
+  :class:`~solar_euv.models.matmul_conv2d_transpose.MatmulConv2DTranspose`
+  forced onto its matrix product, for each decoder shape of the U-Net
+  (kernel 4, stride 2, "same"): the measurement behind ``MATMUL_MAX_PIXELS``;
+* ``logits``: :class:`keras.layers.Conv2D` against
+  :class:`~solar_euv.models.matmul_conv2d.MatmulConv2D` for the PatchGAN's
+  512 -> 1 logit convolution (kernel 4, stride 1, valid) at 256, 512 and
+  1024 px;
+* ``bn``: :class:`keras.layers.BatchNormalization` (``synchronized=True``,
+  as the networks build it) against
+  :class:`~solar_euv.models.fused_batch_normalization.FusedBatchNormalization`,
+  each followed by a LeakyReLU, in training mode;
+
+and prints milliseconds (median) and the ratio Keras / this project.
 
 Run::
 
     python benchmarks/layer_speed.py
+    python benchmarks/layer_speed.py --what logits,bn --precision mixed_bfloat16
     python benchmarks/layer_speed.py --repeat 15 --json layer_speed.json
 """
 import argparse
@@ -20,92 +32,129 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-__all__ = ["SHAPES", "measure"]
+__all__ = ["CONVT_SHAPES", "LOGITS_SIZES", "BN_SHAPES", "measure"]
 
 #: (input pixels per side, input channels, output channels) of the default
 #: U-Net's decoder at 256-1024 px (base 64 filters, 512 at most).
-SHAPES = [(4, 512, 512), (8, 1024, 512), (16, 1024, 512), (32, 1024, 512),
-          (32, 1024, 256), (64, 512, 128), (128, 256, 64), (256, 128, 1)]
+CONVT_SHAPES = [(4, 512, 512), (8, 1024, 512), (16, 1024, 512), (32, 1024, 512),
+                (32, 1024, 256), (64, 512, 128), (128, 256, 64), (256, 128, 1)]
+#: Input side (after the 1-pixel zero padding) of the PatchGAN logit layer at 256-1024 px.
+LOGITS_SIZES = [33, 65, 129]
+#: (side, channels) of BatchNorm inputs of the networks.
+BN_SHAPES = [(512, 64), (256, 128), (128, 256), (64, 512), (16, 512), (4, 512)]
 
 
-def _layers(channels_in, channels_out, size):
+def _pairs(what, precision, shapes=None):
+    """(label, input shape, stock layer, project layer) to time."""
     import keras
 
+    from solar_euv.models.fused_batch_normalization import FusedBatchNormalization
+    from solar_euv.models.matmul_conv2d import MatmulConv2D
     from solar_euv.models.matmul_conv2d_transpose import MatmulConv2DTranspose
 
-    kwargs = dict(filters=channels_out, kernel_size=4, strides=2, padding="same",
-                  use_bias=False)
-    keras_layer = keras.layers.Conv2DTranspose(**kwargs)
-    matmul_layer = MatmulConv2DTranspose(**kwargs)
-    for layer in (keras_layer, matmul_layer):
-        layer.build((1, size, size, channels_in))
-    matmul_layer.set_weights(keras_layer.get_weights())
-    matmul_layer.max_matmul_pixels = size * size  # always the matrix product
-    return keras_layer, matmul_layer
+    if what == "convt":
+        for size, cin, cout in shapes or CONVT_SHAPES:
+            kwargs = dict(filters=cout, kernel_size=4, strides=2, padding="same",
+                          use_bias=False, dtype=precision)
+            ours = MatmulConv2DTranspose(**kwargs)
+            ours.max_matmul_pixels = size * size  # always the matrix product
+            yield (f"{size}x{size}x{cin} -> {2 * size}x{2 * size}x{cout}",
+                   (1, size, size, cin), keras.layers.Conv2DTranspose(**kwargs), ours)
+    elif what == "logits":
+        for size, cin in shapes or [(s, 512) for s in LOGITS_SIZES]:
+            kwargs = dict(filters=1, kernel_size=4, strides=1, padding="valid",
+                          use_bias=False, dtype=precision)
+            yield (f"{size}x{size}x{cin} -> {size - 3}x{size - 3}x1", (1, size, size, cin),
+                   keras.layers.Conv2D(**kwargs), MatmulConv2D(**kwargs))
+    elif what == "bn":
+        for size, channels in shapes or BN_SHAPES:
+            kwargs = dict(momentum=0.9, epsilon=1.01e-5, synchronized=True, dtype=precision)
+            yield (f"{size}x{size}x{channels}", (1, size, size, channels),
+                   keras.layers.BatchNormalization(**kwargs),
+                   FusedBatchNormalization(**kwargs))
+    else:
+        raise ValueError(f"unknown layer group {what!r}: use convt, logits or bn")
 
 
-def _step(layer, x, dy):
+def _step(layer, x, training):
     import tensorflow as tf
 
     @tf.function
     def step():
         with tf.GradientTape() as tape:
             tape.watch(x)
-            y = layer(x)
-        return tape.gradient(y, [x, layer.kernel.value], output_gradients=dy)
+            y = layer(x, training=True) if training else layer(x)
+            y = tf.nn.leaky_relu(y, 0.2) if training else y
+            loss = tf.reduce_sum(tf.cast(y, "float32") * tf.cast(y, "float32"))
+        return tape.gradient(loss, [x] + [w.value for w in layer.trainable_weights])
 
     return step
 
 
-def measure(shapes=SHAPES, repeat=9):
-    """Median milliseconds (forward + both gradients) per shape and implementation.
+def measure(groups=("convt", "logits", "bn"), precision="float32", repeat=9, shapes=None):
+    """Median milliseconds (forward + gradients) of each stock / project layer pair.
+
+    Parameters
+    ----------
+    groups : iterable of str
+        ``"convt"``, ``"logits"``, ``"bn"``.
+    precision : str
+        Keras dtype policy of the layers (``"float32"``, ``"mixed_bfloat16"``).
+    repeat : int
+        Timed calls per layer (interleaved, after two untimed ones).
+    shapes : dict, optional
+        Other shapes per group: ``convt`` (side, in, out), ``logits`` (side,
+        in), ``bn`` (side, channels); default the networks' own.
 
     Returns
     -------
     list of dict
-        ``size``, ``channels_in``, ``channels_out``, ``gflop``, ``keras_ms``,
-        ``matmul_ms`` and ``ratio`` (Keras time / matrix-product time).
+        ``group``, ``shape``, ``keras_ms``, ``project_ms`` and ``ratio``
+        (Keras time / this project's time).
     """
     import tensorflow as tf
 
     rows = []
-    for size, channels_in, channels_out in shapes:
-        keras_layer, matmul_layer = _layers(channels_in, channels_out, size)
-        x = tf.random.stateless_normal((1, size, size, channels_in), seed=(1, 2))
-        dy = tf.random.stateless_normal((1, 2 * size, 2 * size, channels_out), seed=(3, 4))
-        steps = {"keras": _step(keras_layer, x, dy), "matmul": _step(matmul_layer, x, dy)}
-        times = {name: [] for name in steps}
-        for step in steps.values():
-            step()
-        for _ in range(repeat):
-            for name, step in steps.items():  # interleaved: load hits both alike
-                t0 = time.perf_counter()
-                float(tf.reduce_sum(step()[1]))
-                times[name].append(time.perf_counter() - t0)
-        gflop = 3 * 2 * size * size * 16 * channels_in * channels_out / 1e9
-        row = {"size": size, "channels_in": channels_in, "channels_out": channels_out,
-               "gflop": gflop}
-        for name, values in times.items():
-            row[f"{name}_ms"] = 1e3 * statistics.median(values)
-        row["ratio"] = row["keras_ms"] / row["matmul_ms"]
-        rows.append(row)
+    for group in groups:
+        for label, shape, stock, ours in _pairs(group, precision, (shapes or {}).get(group)):
+            for layer in (stock, ours):
+                layer.build(shape)
+            ours.set_weights(stock.get_weights())
+            x = tf.cast(tf.random.stateless_normal(shape, seed=(1, 2)),
+                        stock.compute_dtype)
+            steps = {"keras": _step(stock, x, group == "bn"),
+                     "project": _step(ours, x, group == "bn")}
+            times = {name: [] for name in steps}
+            for step in steps.values():
+                step()
+                step()
+            for _ in range(repeat):
+                for name, step in steps.items():  # interleaved: load hits both alike
+                    t0 = time.perf_counter()
+                    float(tf.reduce_sum(tf.cast(step()[-1], "float32")))
+                    times[name].append(time.perf_counter() - t0)
+            row = {"group": group, "shape": label, "precision": precision}
+            for name, values in times.items():
+                row[f"{name}_ms"] = 1e3 * statistics.median(values)
+            row["ratio"] = row["keras_ms"] / row["project_ms"]
+            rows.append(row)
     return rows
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--what", default="convt,logits,bn",
+                        help="comma list of convt, logits, bn")
+    parser.add_argument("--precision", default="float32")
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
-    rows = measure(repeat=args.repeat)
-    print("| input | in ch | out ch | Keras ms | matmul ms | Keras GFLOP/s | "
-          "matmul GFLOP/s | Keras / matmul |")
-    print("|---|---|---|---|---|---|---|---|")
+    rows = measure(args.what.split(","), args.precision, args.repeat)
+    print("| layer | shape | precision | Keras ms | solar_euv ms | Keras / solar_euv |")
+    print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['size']}x{r['size']} | {r['channels_in']} | {r['channels_out']} "
-              f"| {r['keras_ms']:.1f} | {r['matmul_ms']:.1f} "
-              f"| {r['gflop'] / r['keras_ms'] * 1e3:.0f} "
-              f"| {r['gflop'] / r['matmul_ms'] * 1e3:.0f} | {r['ratio']:.2f} |")
+        print(f"| {r['group']} | {r['shape']} | {r['precision']} | {r['keras_ms']:.2f} "
+              f"| {r['project_ms']:.2f} | {r['ratio']:.2f} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

@@ -431,8 +431,8 @@ def train(config, echo=print, verbose="auto", strategy=None):
         # A save that failed for lack of space left nothing under its final
         # name (solar_euv.atomic); the earlier backup is intact.
         raise SolarEUVError(f"{err.filename}: could not be written ({err.strerror}); "
-                            f"the last backup {run.backup_model} is kept: free some space "
-                            "and rerun the same command to resume from it") from None
+                            f"{_rerun_advice(run.backup_model, 'free some space and rerun')}"
+                            ) from None
     except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,
             tf.errors.AbortedError, tf.errors.CancelledError) as err:
         # Under MultiWorkerMirroredStrategy these mean a peer is gone: TF's
@@ -487,8 +487,21 @@ def _peer_lost_message(err, model, backup):
         except Exception:  # the variables of an aborted run may be unreadable
             step = ""
     return (f"training stopped{step} because {who} was lost ({type(err).__name__}: "
-            f"{detail}); rerun the same command on every worker to resume from the last "
-            f"backup {backup}")
+            f"{detail}); {_rerun_advice(backup, 'rerun', ' on every worker')}")
+
+
+def _rerun_advice(backup, action, where=""):
+    """How to go on after a failed run: resume from ``backup``, or start again without one.
+
+    The first backup is written at the end of the first epoch (``--save-every``
+    steps); a run that fails before it has nothing to resume from, and the
+    rerun must pass ``--force`` to start again in the same run directory.
+    """
+    if pathlib.Path(backup).is_file():
+        return (f"the last backup {backup} is kept: {action} the same command{where} to "
+                "resume from it")
+    return (f"no backup was written yet ({backup}): {action} the same command{where} "
+            "with --force to start again")
 
 
 def _custom_loop(model, strategy, dataset, callbacks, initial_epoch, epochs, per_epoch,

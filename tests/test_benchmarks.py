@@ -245,3 +245,15 @@ def test_run_with_data_writes_the_data_sections(tiny_data_result):
         assert header in table
     assert table.index("| loop | model |") < table.index("Input pipeline") < table.index(
         "Preparation") < table.index("Prediction")
+
+
+def test_layer_speed_times_every_layer_pair():
+    from benchmarks.layer_speed import measure
+
+    rows = measure(repeat=1, shapes={"convt": [(4, 8, 4)], "logits": [(9, 8)],
+                                     "bn": [(8, 4)]})
+    assert [r["group"] for r in rows] == ["convt", "logits", "bn"]
+    assert rows[0]["shape"] == "4x4x8 -> 8x8x4"
+    for row in rows:
+        assert row["keras_ms"] > 0 and row["project_ms"] > 0
+        assert row["ratio"] == pytest.approx(row["keras_ms"] / row["project_ms"])

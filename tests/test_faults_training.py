@@ -388,8 +388,8 @@ def test_a_lost_worker_stops_the_survivor_and_both_resume(prepared_sample, tmp_p
             # The heartbeat error names the lost task; a closed socket may not.
             assert (f"because peer worker {victim} was lost" in errors[0]
                     or "because a peer worker was lost" in errors[0]), errors[0]
-            assert "rerun the same command on every worker to resume from the last backup " \
-                   f"{run / 'backup' / 'model.keras'}" in errors[0]
+            assert f"the last backup {run / 'backup' / 'model.keras'} is kept: rerun the " \
+                   "same command on every worker to resume from it" in errors[0]
             if trial:
                 for log in logs:
                     assert f"resuming from step {resume_from}" in log.read_text()
@@ -413,3 +413,18 @@ def test_a_lost_worker_stops_the_survivor_and_both_resume(prepared_sample, tmp_p
     _figure("workers killed (survivor stopped with one line, both resumed)", len(victims))
     _figure("  seconds from the kill until the survivor exited",
             ", ".join(f"{s:.1f}" for s in stops))
+
+
+def test_rerun_advice_without_a_backup_says_force(tmp_path):
+    """Before the first backup there is nothing to resume: the advice is --force."""
+    from solar_euv.training import _rerun_advice
+
+    backup = tmp_path / "backup" / "model.keras"
+    advice = _rerun_advice(backup, "free some space and rerun")
+    assert advice == (f"no backup was written yet ({backup}): free some space and rerun "
+                      "the same command with --force to start again")
+    backup.parent.mkdir()
+    backup.write_bytes(b"x")
+    assert _rerun_advice(backup, "rerun", " on every worker") == (
+        f"the last backup {backup} is kept: rerun the same command on every worker to "
+        "resume from it")

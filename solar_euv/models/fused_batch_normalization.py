@@ -73,18 +73,14 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
                  else tf.ones((channels,), "float32"))
         beta = (tf.cast(self.beta, "float32") if self.center
                 else tf.zeros((channels,), "float32"))
-        x = inputs
         empty = tf.constant([], "float32")
         outputs, mean, unbiased_variance, _, _, _ = tf.raw_ops.FusedBatchNormV3(
-            x=x, scale=gamma, offset=beta, mean=empty, variance=empty,
+            x=inputs, scale=gamma, offset=beta, mean=empty, variance=empty,
             epsilon=self.epsilon, exponential_avg_factor=1.0, data_format="NHWC",
             is_training=True)
-        shape = tf.shape(x)
-        count = tf.cast(shape[0] * shape[1] * shape[2], "float32")
+        count = tf.reduce_prod(tf.cast(tf.shape(inputs)[:3], "float32"))
         # The kernel's variance carries Bessel's correction; Keras's does not.
         variance = unbiased_variance * tf.maximum(count - 1.0, 1.0) / count
-        mean = tf.stop_gradient(mean)
-        variance = tf.stop_gradient(variance)
         self.moving_mean.assign(
             tf.cast(self.moving_mean, "float32") * self.momentum
             + mean * (1.0 - self.momentum))

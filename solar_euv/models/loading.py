@@ -9,18 +9,13 @@ from solar_euv.exceptions import InputError
 __all__ = ["load_model"]
 
 
-def _first_sentences(text, limit=200):
-    """Whole leading sentences of ``text`` (one line, at most ``limit`` characters)."""
+def _first_sentence(text, limit=200):
+    """The first sentence of ``text`` on one line (cut with "..." beyond ``limit``)."""
     line = " ".join(text.split())
-    if not line:
-        return ""
-    sentences = [part if part.endswith(".") else part + "." for part in line.split(". ")]
-    kept = ""
-    for sentence in sentences:
-        if len(kept) + len(sentence) + 1 > limit:
-            break
-        kept = f"{kept} {sentence}".strip()
-    return kept or (line[:limit - 3] + "..." if len(line) > limit else line)
+    sentence = line.split(". ")[0]
+    if len(sentence) > limit:
+        return sentence[:limit - 3] + "..."
+    return sentence if sentence.endswith(".") or not sentence else sentence + "."
 
 
 def load_model(path, *, compile=True):
@@ -59,7 +54,7 @@ def load_model(path, *, compile=True):
     try:
         model = keras.models.load_model(path, compile=compile, safe_mode=True)
     except Exception as err:  # Keras raises many types for bad archives
-        first = _first_sentences(str(err))
+        first = _first_sentence(str(err))
         raise InputError(path, f"could not be loaded as a solar_euv model "
                                f"({err.__class__.__name__}: {first})") from None
     if not isinstance(model, (Pix2Pix, UNetGenerator)):

@@ -2,11 +2,10 @@
 
 The PatchGAN's last convolution maps 512 channels to one logit per patch
 (kernel 4, stride 1).  With a single output channel the TensorFlow CPU
-kernel runs at a few GFLOP/s; measured on 2 CPU cores for 512 px input
-(65x65x512 -> 62x62x1) its forward pass took 10.5 ms.  Computed as one
-matrix product of every input pixel with every kernel tap, followed by a
-sum of the ``kh * kw`` shifted tap planes, it took 2.3 ms (forward and both
-gradients: 13.5 -> 5.5 ms; at 1024 px 48.6 -> 17.9 ms).
+kernel runs at a few GFLOP/s; computed as one matrix product of every input
+pixel with every kernel tap followed by a sum of the ``kh * kw`` shifted tap
+planes it is several times faster.  ``python benchmarks/layer_speed.py
+--what logits`` measures both; README "Speed" has the figures.
 """
 import keras
 
@@ -42,8 +41,9 @@ class MatmulConv2D(keras.layers.Conv2D):
         y[n, i, j, :] = sum over (a, b) of Z[n, i + a, j + b, a, b, :]
 
     (one matrix product; the shifted sum is a convolution of ``Z`` with a
-    constant one-hot kernel, ``kh * kw`` times fewer multiply-adds than the
-    layer's own convolution for 512 input channels); the gradients
+    constant one-hot kernel, ``in_channels / (kh * kw * filters)`` times fewer
+    multiply-adds than the layer's own convolution: 32x for 512 channels,
+    kernel 4 and one filter; skipped for a 1x1 kernel); the gradients
     follow from those ops.  Everything else runs Keras's own code.
 
     Parameters
@@ -70,17 +70,20 @@ class MatmulConv2D(keras.layers.Conv2D):
 
         _, height, width, channels_in = inputs.shape
         kh, kw = self.kernel_size
-        out_h, out_w = height - kh + 1, width - kw + 1
         kernel = tf.cast(self.kernel, inputs.dtype)  # (kh, kw, in, out)
         taps = tf.reshape(tf.transpose(kernel, (2, 0, 1, 3)),
                           (channels_in, kh * kw * self.filters))
         planes = tf.matmul(tf.reshape(inputs, (-1, channels_in)), taps)
         planes = tf.reshape(planes, (-1, height, width, kh * kw * self.filters))
-        # The shifted sum of the tap planes is a convolution with a constant
-        # one-hot kernel (kh * kw * filters -> filters channels): one op and
-        # one gradient op instead of kh * kw slices.
-        outputs = tf.nn.conv2d(planes, _shift_sum_kernel(kh, kw, self.filters, planes.dtype),
-                               strides=1, padding="VALID")
+        if kh == kw == 1:
+            outputs = planes
+        else:
+            # The shifted sum of the tap planes is a convolution with a constant
+            # one-hot kernel (kh * kw * filters -> filters channels): one op and
+            # one gradient op instead of kh * kw slices.
+            outputs = tf.nn.conv2d(planes,
+                                   _shift_sum_kernel(kh, kw, self.filters, planes.dtype),
+                                   strides=1, padding="VALID")
         if self.use_bias:
             outputs = outputs + tf.cast(self.bias, outputs.dtype)
         if self.activation is not None:

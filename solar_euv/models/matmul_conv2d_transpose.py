@@ -2,14 +2,13 @@
 
 The U-Net decoder's first transposed convolutions (kernel 4, stride 2) run on
 4x4 and 8x8 inputs with 512-1024 channels.  There the TensorFlow CPU kernel
-(oneDNN "backward data") is memory-bound and slow: measured on 2 CPU cores,
-the 8x8x1024 -> 16x16x512 layer (forward and both gradients) ran at about 80
-GFLOP/s where the layers around it ran at 200-250.  Written as one matrix
-product of the input pixels with the whole kernel followed by an
-overlap-add of the 4x4 patches (and ``depth_to_space`` to interleave the
-four output phases), the same layer ran 1.7x faster (2.1x at 4x4);
-from 16x16 inputs on the oneDNN kernel is faster, so it is kept there.
-Run ``python benchmarks/layer_speed.py`` to measure both on a machine.
+(oneDNN "backward data") is memory-bound and slower than the layers around
+it.  Written as one matrix product of the input pixels with the whole kernel
+followed by an overlap-add of the 4x4 patches (and ``depth_to_space`` to
+interleave the four output phases), the same layer is faster; from 16x16
+inputs on, the oneDNN kernel is as fast or faster and is kept.  ``python
+benchmarks/layer_speed.py --what convt`` measures both; README "Speed" has
+the figures.
 """
 import keras
 

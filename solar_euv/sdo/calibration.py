@@ -172,6 +172,6 @@ def degradation_factor(passband, time, correction_table=None):
         message = (f"the degradation correction for AIA {band.name} at {obstime.isot} is "
                    f"{factor:.3g}, not physical (the table is extrapolated too far); "
                    "give a newer aia_V*_response_table.txt (solar-euv prepare "
-                   "--correction-table) or turn the degradation correction off")
+                   "--correction-table)")
         raise SolarEUVError(message)
     return factor
