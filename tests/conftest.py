@@ -1,5 +1,6 @@
 """Shared pytest configuration: two logical CPUs, shared fixtures, real data paths."""
 import os
+import re
 import pathlib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -97,3 +98,25 @@ def module_report(request):
             reporter.write_line(title)
             for line in text:
                 reporter.write_line(f"  {line}")
+
+
+@pytest.fixture(scope="session")
+def assert_clean_failure():
+    """Check a ``CliRunner`` result: non-zero exit, no traceback, one ``Error:`` line.
+
+    Call it as ``assert_clean_failure(result, path)``: the one line must read
+    ``Error: <file>: <problem>`` and name ``path``.
+    """
+    error_line = re.compile(r"^Error: (.+?): \S.*$")
+
+    def check(result, path):
+        output = result.output
+        assert result.exit_code not in (0, None), output
+        assert "Traceback" not in output, output
+        assert result.exception is None or isinstance(result.exception, SystemExit), \
+            repr(result.exception)
+        errors = [line for line in output.splitlines() if line.startswith("Error:")]
+        assert len(errors) == 1, output
+        assert error_line.match(errors[0]) and str(path) in errors[0], output
+
+    return check

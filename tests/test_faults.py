@@ -53,16 +53,6 @@ def _train(args):
     return CliRunner().invoke(command, args)
 
 
-def _assert_clean_failure(result, path):
-    output = result.output
-    assert result.exit_code not in (0, None), output
-    assert "Traceback" not in output, output
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        repr(result.exception)
-    errors = [line for line in output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and str(path) in errors[0], output
-
-
 @pytest.fixture()
 def dataset_copy(prepared_sample, tmp_path):
     dst = tmp_path / "data"
@@ -105,7 +95,7 @@ def test_truncated_and_bit_flipped_shards_are_named(prepared_sample, tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "delete"])
-def test_train_refuses_a_damaged_shard(dataset_copy, tmp_path, damage):
+def test_train_refuses_a_damaged_shard(dataset_copy, tmp_path, damage, assert_clean_failure):
     rng = np.random.default_rng([SEED, 11])
     shard = _shards(dataset_copy, "train")[0]
     blob = bytearray(shard.read_bytes())
@@ -121,7 +111,7 @@ def test_train_refuses_a_damaged_shard(dataset_copy, tmp_path, damage):
     run = tmp_path / "run"
     result = _train(["--data", str(dataset_copy), "--run-dir", str(run), "--iterations", "2"]
                     + SMALL)
-    _assert_clean_failure(result, shard)
+    assert_clean_failure(result, shard)
     assert not (run / "backup" / "model.keras").exists()
 
 
@@ -167,7 +157,7 @@ def test_damaged_manifests_are_refused(prepared_sample, tmp_path):
 
 @pytest.mark.parametrize("name", ["missing", "truncated", "binary", "other-schema", "list",
                                   "no-splits"])
-def test_train_refuses_a_damaged_manifest(dataset_copy, tmp_path, name):
+def test_train_refuses_a_damaged_manifest(dataset_copy, tmp_path, name, assert_clean_failure):
     rng = np.random.default_rng([SEED, 13])
     manifest = dataset_copy / "manifest.json"
     content = _manifest_mutations(manifest.read_text(), rng)[name]
@@ -179,7 +169,7 @@ def test_train_refuses_a_damaged_manifest(dataset_copy, tmp_path, name):
     run = tmp_path / "run"
     result = _train(["--data", str(dataset_copy), "--run-dir", str(run), "--iterations", "2"]
                     + SMALL)
-    _assert_clean_failure(result, dataset_copy if name == "missing" else manifest)
+    assert_clean_failure(result, dataset_copy if name == "missing" else manifest)
     assert not run.exists()
 
 
@@ -221,7 +211,8 @@ def _damage(path, how, rng):
     ("backup/model.keras", "empty"), ("backup/model.keras", "flip"),
     ("checkpoints/best.keras", "garbage"), ("checkpoints/best.json", "truncate"),
 ])
-def test_damaged_run_directory(prepared_sample, finished_run, tmp_path, target, how):
+def test_damaged_run_directory(prepared_sample, finished_run, tmp_path, target, how,
+                               assert_clean_failure):
     """Rerunning the same command on a damaged run directory refuses it clearly or resumes."""
     rng = np.random.default_rng([SEED, 14, len(target), len(how)])
     run = tmp_path / "run"
@@ -238,12 +229,13 @@ def test_damaged_run_directory(prepared_sample, finished_run, tmp_path, target, 
         load_model(run / "backup" / "model.keras")
         json.loads((run / "config.json").read_text())
         return
-    _assert_clean_failure(result, damaged)
+    assert_clean_failure(result, damaged)
 
 
 # -- solar-euv predict: a model file carrying code ------------------------------------
 
-def test_predict_refuses_a_model_with_a_lambda_layer(prepared_sample, tmp_path):
+def test_predict_refuses_a_model_with_a_lambda_layer(prepared_sample, tmp_path,
+                                                     assert_clean_failure):
     """Safe mode: the Lambda layer's bytecode is never run; one line names the file."""
     import keras
 
@@ -262,7 +254,7 @@ def test_predict_refuses_a_model_with_a_lambda_layer(prepared_sample, tmp_path):
     COUNTS["solar-euv predict (.keras with a Lambda layer)"] += 1
     result = CliRunner().invoke(cli, ["predict", str(bad), str(magnetogram), "--out", str(out),
                                       "--passbands", "171"])
-    _assert_clean_failure(result, bad)
+    assert_clean_failure(result, bad)
     assert "could not be loaded as a solar_euv model" in result.output
     assert "Lambda" in result.output and not out.exists()
     assert not ran.exists()

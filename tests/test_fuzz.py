@@ -19,7 +19,6 @@ import collections
 import contextlib
 import os
 import pathlib
-import re
 import signal
 import warnings
 
@@ -335,21 +334,6 @@ def test_readers_refuse_or_accept_every_mutated_file(sources, tmp_path):
 # --------------------------------------------------------------------------
 # command lines
 
-ERROR_LINE = re.compile(r"^Error: (.+?): \S.*$")
-
-
-def _assert_clean_failure(result, path):
-    output = result.output
-    assert result.exit_code not in (0, None), output
-    assert "Traceback" not in output, output
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        repr(result.exception)
-    errors = [line for line in output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, output
-    match = ERROR_LINE.match(errors[0])
-    assert match and str(path) in errors[0], output
-
-
 def _invoke(args):
     from solar_euv.cli.main import cli
 
@@ -357,7 +341,8 @@ def _invoke(args):
         return CliRunner().invoke(cli, args)
 
 
-def test_prepare_cli_on_mutated_files(synthetic_sources, real_sdo_dir, tmp_path):
+def test_prepare_cli_on_mutated_files(synthetic_sources, real_sdo_dir, tmp_path,
+                                      assert_clean_failure):
     """A mutated AIA file beside a good magnetogram: prepare refuses it cleanly or uses it."""
     from sunpy.data.test import get_test_filepath
 
@@ -385,7 +370,7 @@ def test_prepare_cli_on_mutated_files(synthetic_sources, real_sdo_dir, tmp_path)
             assert (tmp_path / f"out{i}" / "manifest.json").is_file()
             continue
         OUTCOMES["solar-euv prepare", "refused"] += 1
-        _assert_clean_failure(result, raw / bad.name)
+        assert_clean_failure(result, raw / bad.name)
 
 
 @pytest.fixture(scope="module")
@@ -395,7 +380,8 @@ def tiny_model(tmp_path_factory):
     return _make_run(tmp_path_factory.mktemp("fuzz-run") / "run")
 
 
-def test_predict_cli_on_mutated_magnetograms(tiny_model, synthetic_sources, tmp_path):
+def test_predict_cli_on_mutated_magnetograms(tiny_model, synthetic_sources, tmp_path,
+                                             assert_clean_failure):
     rng = np.random.default_rng([SEED, 2])
     hmi = next(synthetic_sources.glob("hmi.*.fits"))
     cases = make_cases(hmi, tmp_path / "cases", rng, n=CLI_N)
@@ -410,6 +396,6 @@ def test_predict_cli_on_mutated_magnetograms(tiny_model, synthetic_sources, tmp_
             assert list((tmp_path / f"gen{i}").glob("*.fits"))
             continue
         OUTCOMES["solar-euv predict", "refused"] += 1
-        _assert_clean_failure(result, bad)
+        assert_clean_failure(result, bad)
 
 
