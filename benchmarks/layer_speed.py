@@ -11,6 +11,11 @@ respect to the input and the weights) of
   :class:`~solar_euv.models.matmul_conv2d.MatmulConv2D` for the PatchGAN's
   512 -> 1 logit convolution (kernel 4, stride 1, valid) at 256, 512 and
   1024 px;
+* ``pair``: :class:`keras.layers.Conv2D` against
+  :class:`~solar_euv.models.matmul_conv2d.MatmulConv2D` for the PatchGAN's
+  first convolution (the padded two-channel pair -> 64 filters, kernel 4,
+  stride 2, valid) at 256, 512 and 1024 px: the measurement behind
+  ``MATMUL_MAX_INPUT_CHANNELS`` (``--pair-channels`` times other widths);
 * ``bn``: :class:`keras.layers.BatchNormalization` (``synchronized=True``,
   as the networks build it) against
   :class:`~solar_euv.models.fused_batch_normalization.FusedBatchNormalization`,
@@ -22,6 +27,7 @@ Run::
 
     python benchmarks/layer_speed.py
     python benchmarks/layer_speed.py --what logits,bn --precision mixed_bfloat16
+    python benchmarks/layer_speed.py --what pair --pair-channels 2,4,10
     python benchmarks/layer_speed.py --repeat 15 --json layer_speed.json
 """
 import argparse
@@ -32,7 +38,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-__all__ = ["CONVT_SHAPES", "LOGITS_SIZES", "BN_SHAPES", "measure"]
+__all__ = ["CONVT_SHAPES", "LOGITS_SIZES", "PAIR_SIZES", "BN_SHAPES", "measure"]
 
 #: (input pixels per side, input channels, output channels) of the default
 #: U-Net's decoder at 256-1024 px (base 64 filters, 512 at most).
@@ -40,6 +46,8 @@ CONVT_SHAPES = [(4, 512, 512), (8, 1024, 512), (16, 1024, 512), (32, 1024, 512),
                 (32, 1024, 256), (64, 512, 128), (128, 256, 64), (256, 128, 1)]
 #: Input side (after the 1-pixel zero padding) of the PatchGAN logit layer at 256-1024 px.
 LOGITS_SIZES = [33, 65, 129]
+#: Input side (after the 1-pixel zero padding) of the PatchGAN's first layer at 256-1024 px.
+PAIR_SIZES = [258, 514, 1026]
 #: (side, channels) of BatchNorm inputs of the networks.
 BN_SHAPES = [(512, 64), (256, 128), (128, 256), (64, 512), (16, 512), (4, 512)]
 
@@ -66,6 +74,13 @@ def _pairs(what, precision, shapes=None):
                           use_bias=False, dtype=precision)
             yield (f"{size}x{size}x{cin} -> {size - 3}x{size - 3}x1", (1, size, size, cin),
                    keras.layers.Conv2D(**kwargs), MatmulConv2D(**kwargs))
+    elif what == "pair":
+        for size, cin in shapes or [(s, 2) for s in PAIR_SIZES]:
+            kwargs = dict(filters=64, kernel_size=4, strides=2, padding="valid",
+                          use_bias=False, dtype=precision)
+            out = (size - 4) // 2 + 1
+            yield (f"{size}x{size}x{cin} -> {out}x{out}x64", (1, size, size, cin),
+                   keras.layers.Conv2D(**kwargs), MatmulConv2D(**kwargs))
     elif what == "bn":
         for size, channels in shapes or BN_SHAPES:
             kwargs = dict(momentum=0.9, epsilon=1.01e-5, synchronized=True, dtype=precision)
@@ -73,7 +88,7 @@ def _pairs(what, precision, shapes=None):
                    keras.layers.BatchNormalization(**kwargs),
                    FusedBatchNormalization(**kwargs))
     else:
-        raise ValueError(f"unknown layer group {what!r}: use convt, logits or bn")
+        raise ValueError(f"unknown layer group {what!r}: use convt, logits, pair or bn")
 
 
 def _step(layer, x, training):
@@ -104,7 +119,8 @@ def measure(groups=("convt", "logits", "bn"), precision="float32", repeat=9, sha
         Timed calls per layer (interleaved, after two untimed ones).
     shapes : dict, optional
         Other shapes per group: ``convt`` (side, in, out), ``logits`` (side,
-        in), ``bn`` (side, channels); default the networks' own.
+        in), ``pair`` (side, in), ``bn`` (side, channels); default the
+        networks' own.
 
     Returns
     -------
@@ -143,13 +159,18 @@ def measure(groups=("convt", "logits", "bn"), precision="float32", repeat=9, sha
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--what", default="convt,logits,bn",
-                        help="comma list of convt, logits, bn")
+    parser.add_argument("--what", default="convt,logits,pair,bn",
+                        help="comma list of convt, logits, pair, bn")
+    parser.add_argument("--pair-channels", default="2",
+                        help="comma list of input channels for the pair group (default 2: "
+                             "one magnetogram + one passband)")
     parser.add_argument("--precision", default="float32")
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
-    rows = measure(args.what.split(","), args.precision, args.repeat)
+    channels = [int(c) for c in args.pair_channels.split(",")]
+    pair = [(size, c) for c in channels for size in PAIR_SIZES]
+    rows = measure(args.what.split(","), args.precision, args.repeat, {"pair": pair})
     print("| layer | shape | precision | Keras ms | solar_euv ms | Keras / solar_euv |")
     print("|---|---|---|---|---|---|")
     for r in rows:

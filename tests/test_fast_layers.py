@@ -6,8 +6,10 @@ import tensorflow as tf
 
 from solar_euv.models import build_pix2pix
 from solar_euv.models.fused_batch_normalization import FusedBatchNormalization
-from solar_euv.models.matmul_conv2d import MATMUL_MAX_FILTERS, MatmulConv2D
-from solar_euv.models.matmul_conv2d_transpose import MATMUL_MAX_PIXELS, MatmulConv2DTranspose
+from solar_euv.models.matmul_conv2d import (MATMUL_MAX_FILTERS, MATMUL_MAX_INPUT_CHANNELS,
+                                           MatmulConv2D)
+from solar_euv.models.matmul_conv2d_transpose import (MATMUL_MAX_OUTPUT_CHANNELS,
+                                                      MATMUL_MAX_PIXELS, MatmulConv2DTranspose)
 
 
 def _bn_pair(**kwargs):
@@ -83,6 +85,7 @@ def test_fused_batch_norm_config_round_trip():
 @pytest.mark.parametrize("size,channels_in,channels_out,batch", [
     (1, 3, 2, 1), (4, 5, 7, 2), (8, 16, 4, 1),
     (16, 4, 3, 2),  # above MATMUL_MAX_PIXELS: the Keras path
+    (16, 6, 1, 2),  # above MATMUL_MAX_PIXELS, one output channel: the matrix product
 ])
 def test_matmul_conv_transpose_matches_keras(size, channels_in, channels_out, batch):
     rng = np.random.default_rng(size)
@@ -95,7 +98,8 @@ def test_matmul_conv_transpose_matches_keras(size, channels_in, channels_out, ba
     new.build(shape)
     new.set_weights([rng.normal(size=w.shape).astype("float32") for w in ref.get_weights()])
     ref.set_weights(new.get_weights())
-    assert new._matmul_path(keras.KerasTensor(shape)) == (size * size <= MATMUL_MAX_PIXELS)
+    assert new._matmul_path(keras.KerasTensor(shape)) == (
+        size * size <= MATMUL_MAX_PIXELS or channels_out <= MATMUL_MAX_OUTPUT_CHANNELS)
     x = tf.constant(rng.normal(size=shape).astype("float32"))
     weight = tf.constant(rng.normal(size=(batch, 2 * size, 2 * size, channels_out))
                          .astype("float32"))
@@ -178,3 +182,66 @@ def test_matmul_conv_matches_keras(size, kernel, channels_in, filters, batch):
         results.append([y] + tape.gradient(loss, [x, layer.kernel.value]))
     for a, b in zip(*results):
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("size,channels_in,filters,batch,precision", [
+    (10, 2, 8, 1, "float32"), (18, 3, 5, 2, "float32"),
+    (12, MATMUL_MAX_INPUT_CHANNELS, 4, 1, "float32"),
+    (34, 2, 16, 1, "mixed_bfloat16"),
+    (10, MATMUL_MAX_INPUT_CHANNELS + 1, 8, 1, "float32"),  # too many channels: Keras
+    (11, 2, 8, 1, "float32"),  # odd (height - 4): Keras
+])
+def test_strided_conv_input_gradient_matches_keras(size, channels_in, filters, batch,
+                                                   precision):
+    """Kernel 4, stride 2, valid (the PatchGAN's first layer): values and both gradients."""
+    rng = np.random.default_rng(size + channels_in)
+    kwargs = dict(filters=filters, kernel_size=4, strides=2, padding="valid",
+                  use_bias=False, dtype=precision)
+    ref = keras.layers.Conv2D(**kwargs)
+    new = MatmulConv2D(**kwargs)
+    shape = (batch, size, size, channels_in)
+    ref.build(shape)
+    new.build(shape)
+    ref.set_weights([rng.normal(size=w.shape).astype("float32") for w in ref.get_weights()])
+    new.set_weights(ref.get_weights())
+    expect_path = channels_in <= MATMUL_MAX_INPUT_CHANNELS and (size - 4) % 2 == 0
+    assert new._input_gradient_path(keras.KerasTensor(shape)) == expect_path
+    assert not new._matmul_path(keras.KerasTensor(shape))
+    x = tf.constant(rng.normal(size=shape).astype("float32"))
+    out = (size - 4) // 2 + 1
+    weight = tf.constant(rng.normal(size=(batch, out, out, filters)).astype("float32"))
+    results = []
+    for layer in (ref, new):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.function(layer)(x)
+            loss = tf.reduce_sum(tf.cast(y, "float32") * weight)
+        results.append([y] + tape.gradient(loss, [x, layer.kernel.value]))
+    # bfloat16 keeps 8 bits: the two sums round differently.
+    tol = 1e-5 if precision == "float32" else 2e-2
+    for a, b in zip(*results):
+        a, b = np.asarray(a, "float32"), np.asarray(b, "float32")
+        assert a.shape == b.shape
+        np.testing.assert_allclose(b, a, rtol=tol, atol=tol * np.abs(a).max())
+
+
+def test_strided_conv_input_gradient_with_unknown_batch():
+    layer = MatmulConv2D(4, 4, strides=2, padding="valid", use_bias=False)
+    ref = keras.layers.Conv2D(4, 4, strides=2, padding="valid", use_bias=False)
+    x = tf.random.stateless_normal((3, 10, 10, 2), seed=(5, 6))
+    layer.build(x.shape)
+    ref.build(x.shape)
+    layer.set_weights(ref.get_weights())
+
+    @tf.function(input_signature=[tf.TensorSpec((None, 10, 10, 2), tf.float32)])
+    def input_gradient(inputs):
+        grads = []
+        for conv in (ref, layer):
+            with tf.GradientTape() as tape:
+                tape.watch(inputs)
+                loss = tf.reduce_sum(conv(inputs) ** 2)
+            grads.append(tape.gradient(loss, inputs))
+        return grads
+
+    expected, got = input_gradient(x)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)

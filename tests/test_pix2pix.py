@@ -149,8 +149,14 @@ def test_two_replicas_make_the_same_update_as_one_device(model_name, mirrored_st
                           model_name, 3)
     moved = 0.0
     for w0, a, b in zip(weights, one.get_weights(), two.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
-        moved = max(moved, np.abs(a - w0).max())
+        # Summation order differs between one batch of 4 and two of 2, and
+        # the L1 gradient (a sign) turns rounding into whole flipped pixels:
+        # the two updates agree to within 1 % of how far each weight moved
+        # (about 0.1 % measured); a loss scaled by the number of replicas
+        # would differ by about half of it.
+        step = np.abs(a - w0).max()
+        assert np.abs(a - b).max() <= 1e-2 * step + 1e-6
+        moved = max(moved, step)
     assert moved > 1e-3  # the steps did change the weights
     for key in h1:
         np.testing.assert_allclose(h1[key], h2[key], rtol=1e-4)

@@ -12,11 +12,67 @@ the figures.
 """
 import keras
 
-__all__ = ["MatmulConv2DTranspose", "MATMUL_MAX_PIXELS"]
+__all__ = ["MatmulConv2DTranspose", "MATMUL_MAX_PIXELS", "MATMUL_MAX_OUTPUT_CHANNELS",
+           "conv_transpose_k4s2_full"]
 
 #: Inputs with at most this many pixels (``height * width``) use the matrix
-#: product; larger inputs use the backend's transposed convolution.
+#: product; larger inputs use the backend's transposed convolution ...
 MATMUL_MAX_PIXELS = 64
+#: ... unless the layer has at most this many output channels (from 4 on the
+#: backend's kernel is faster again).
+MATMUL_MAX_OUTPUT_CHANNELS = 1
+
+
+def conv_transpose_k4s2_full(inputs, kernel):
+    """Kernel 4, stride 2 transposed convolution as one matrix product and an overlap-add.
+
+    Computes, for ``inputs`` of static shape ``(n, h, w, c_in)`` and
+    ``kernel`` of shape ``(4, 4, c_out, c_in)`` (Keras's transposed
+    convolution layout, also the layout of a forward convolution's kernel
+    read as ``(4, 4, its c_in, its c_out)``)::
+
+        Z[n, i, j, kh, kw, :] = inputs[n, i, j, :] @ kernel[kh, kw, :, :].T
+        y[n, 2i + kh, 2j + kw, :] += Z[n, i, j, kh, kw, :]
+
+    on the full ``(n, 2h + 2, 2w + 2, c_out)`` grid: the transposed
+    convolution with ``"valid"`` padding, which is also the gradient of a
+    kernel-4, stride-2 ``"valid"`` convolution with respect to its input.
+    Cropping one pixel on each side gives ``"same"`` padding.  TensorFlow
+    only.
+
+    Parameters
+    ----------
+    inputs : tf.Tensor
+        Channels-last input with static height, width and channels.
+    kernel : tf.Tensor
+        ``(4, 4, c_out, c_in)`` kernel in the dtype of ``inputs``.
+
+    Returns
+    -------
+    tf.Tensor
+    """
+    import tensorflow as tf
+
+    _, height, width, channels_in = inputs.shape
+    channels_out = kernel.shape[2]
+    # A static batch keeps every shape static (graph FLOP counts need it).
+    batch = inputs.shape[0] if inputs.shape[0] is not None else tf.shape(inputs)[0]
+    patches = tf.matmul(tf.reshape(inputs, (-1, channels_in)),
+                        tf.reshape(kernel, (16 * channels_out, channels_in)),
+                        transpose_b=True)
+    # kh = 2q + r, kw = 2p + s: tap (q, p) of output phase (r, s) lands on
+    # coarse pixel (i + q, j + p) of a grid one larger on each side.
+    patches = tf.reshape(patches, (batch, height, width, 2, 2, 2, 2, channels_out))
+    # (q, p) first, then one unstack: its gradient is one stack, where
+    # four strided slices would need four full-size scatter gradients.
+    patches = tf.transpose(patches, (3, 5, 0, 1, 2, 4, 6, 7))
+    parts = tf.unstack(tf.reshape(patches, (4, batch, height, width, 4 * channels_out)))
+    total = None
+    for index, part in enumerate(parts):
+        q, p = divmod(index, 2)
+        part = tf.pad(part, [[0, 0], [q, 1 - q], [p, 1 - p], [0, 0]])
+        total = part if total is None else total + part
+    return tf.nn.depth_to_space(total, 2)
 
 
 @keras.saving.register_keras_serializable(package="solar_euv")
@@ -26,8 +82,9 @@ class MatmulConv2DTranspose(keras.layers.Conv2DTranspose):
     Same arguments, kernel, configuration and results as
     :class:`keras.layers.Conv2DTranspose`.  On the TensorFlow backend, for a
     kernel of 4, stride 2, ``"same"`` padding, channels-last data, no
-    dilation, and an input of at most :data:`MATMUL_MAX_PIXELS` pixels, the
-    output is computed as::
+    dilation, and an input of at most :data:`MATMUL_MAX_PIXELS` pixels or
+    at most :data:`MATMUL_MAX_OUTPUT_CHANNELS` filters, the output is
+    computed as::
 
         Z[n, i, j, kh, kw, :] = x[n, i, j, :] @ kernel[kh, kw, :, :].T
         y[n, 2i + kh - 1, 2j + kw - 1, :] += Z[n, i, j, kh, kw, :]
@@ -61,7 +118,8 @@ class MatmulConv2DTranspose(keras.layers.Conv2DTranspose):
         shape = inputs.shape
         if len(shape) != 4 or shape[1] is None or shape[2] is None:
             return False
-        return shape[1] * shape[2] <= self.max_matmul_pixels
+        return (shape[1] * shape[2] <= self.max_matmul_pixels
+                or (self.filters <= MATMUL_MAX_OUTPUT_CHANNELS and shape[3] is not None))
 
     def call(self, inputs):
         """Transposed convolution of ``inputs`` (see the class for the path taken)."""
@@ -69,27 +127,10 @@ class MatmulConv2DTranspose(keras.layers.Conv2DTranspose):
             return super().call(inputs)
         import tensorflow as tf
 
-        _, height, width, channels_in = inputs.shape
-        channels_out = self.filters
-        # A static batch keeps every shape static (graph FLOP counts need it).
-        batch = inputs.shape[0] if inputs.shape[0] is not None else tf.shape(inputs)[0]
+        _, height, width, _ = inputs.shape
         kernel = tf.cast(self.kernel, inputs.dtype)  # (4, 4, out, in)
-        patches = tf.matmul(tf.reshape(inputs, (-1, channels_in)),
-                            tf.reshape(kernel, (16 * channels_out, channels_in)),
-                            transpose_b=True)
-        # kh = 2q + r, kw = 2p + s: tap (q, p) of output phase (r, s) lands on
-        # coarse pixel (i + q, j + p) of a grid padded by one on each side.
-        patches = tf.reshape(patches, (batch, height, width, 2, 2, 2, 2, channels_out))
-        # (q, p) first, then one unstack: its gradient is one stack, where
-        # four strided slices would need four full-size scatter gradients.
-        patches = tf.transpose(patches, (3, 5, 0, 1, 2, 4, 6, 7))
-        parts = tf.unstack(tf.reshape(patches, (4, batch, height, width, 4 * channels_out)))
-        total = None
-        for index, part in enumerate(parts):
-            q, p = divmod(index, 2)
-            part = tf.pad(part, [[0, 0], [q, 1 - q], [p, 1 - p], [0, 0]])
-            total = part if total is None else total + part
-        outputs = tf.nn.depth_to_space(total, 2)[:, 1:2 * height + 1, 1:2 * width + 1, :]
+        outputs = conv_transpose_k4s2_full(inputs, kernel)[:, 1:2 * height + 1,
+                                                            1:2 * width + 1, :]
         if self.use_bias:
             outputs = outputs + tf.cast(self.bias, outputs.dtype)
         if self.activation is not None:
