@@ -83,9 +83,9 @@ def test_fused_batch_norm_config_round_trip():
 
 
 @pytest.mark.parametrize("size,channels_in,channels_out,batch", [
-    (1, 3, 2, 1), (4, 5, 7, 2), (8, 16, 4, 1),
+    (1, 3, 2, 1), (4, 5, 7, 2), (8, 16, 4, 1),  # pixels <= 16 * out: kernel-first product
     (16, 4, 3, 2),  # above MATMUL_MAX_PIXELS: the Keras path
-    (16, 6, 1, 2),  # above MATMUL_MAX_PIXELS, one output channel: the matrix product
+    (16, 6, 1, 2),  # above MATMUL_MAX_PIXELS, one output channel: inputs-first product
 ])
 def test_matmul_conv_transpose_matches_keras(size, channels_in, channels_out, batch):
     rng = np.random.default_rng(size)
