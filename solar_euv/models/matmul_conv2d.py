@@ -113,7 +113,7 @@ class MatmulConv2D(keras.layers.Conv2D):
 
         _, height, width, channels_in = inputs.shape
         kh, kw = self.kernel_size
-        kernel = tf.cast(self.kernel, inputs.dtype)  # (kh, kw, in, out)
+        kernel = self._kernel_tensor(inputs.dtype)  # (kh, kw, in, out)
         taps = tf.reshape(tf.transpose(kernel, (2, 0, 1, 3)),
                           (channels_in, kh * kw * self.filters))
         planes = tf.matmul(tf.reshape(inputs, (-1, channels_in)), taps)
