@@ -28,6 +28,29 @@ def _value_and_grads(layer, x, weight):
     return y, tape.gradient(loss, [x] + layer.trainable_variables)
 
 
+def _conv_pair_results(ref, new, shape, rng):
+    """Output, input gradient and kernel gradient of two conv layers with the same weights.
+
+    Both layers are built for ``shape``, given the same random weights and
+    called (as a ``tf.function``) on the same random input; the loss is the
+    output weighted by a random tensor of its shape.
+    """
+    ref.build(shape)
+    new.build(shape)
+    ref.set_weights([rng.normal(size=w.shape).astype("float32") for w in ref.get_weights()])
+    new.set_weights(ref.get_weights())
+    x = tf.constant(rng.normal(size=shape).astype("float32"))
+    weight = tf.constant(rng.normal(size=ref.compute_output_shape(shape)).astype("float32"))
+    results = []
+    for layer in (ref, new):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.function(layer)(x)
+            loss = tf.reduce_sum(tf.cast(y, "float32") * weight)
+        results.append([y] + tape.gradient(loss, [x, layer.kernel.value]))
+    return results
+
+
 @pytest.mark.parametrize("shape", [(1, 16, 16, 8), (3, 4, 4, 5), (2, 1, 1, 3), (1, 2, 2, 4)])
 def test_fused_batch_norm_matches_keras_in_training(shape):
     rng = np.random.default_rng(0)
@@ -94,22 +117,9 @@ def test_matmul_conv_transpose_matches_keras(size, channels_in, channels_out, ba
     ref = keras.layers.Conv2DTranspose(**kwargs)
     new = MatmulConv2DTranspose(**kwargs)
     shape = (batch, size, size, channels_in)
-    ref.build(shape)
-    new.build(shape)
-    new.set_weights([rng.normal(size=w.shape).astype("float32") for w in ref.get_weights()])
-    ref.set_weights(new.get_weights())
     assert new._matmul_path(keras.KerasTensor(shape)) == (
         size * size <= MATMUL_MAX_PIXELS or channels_out <= MATMUL_MAX_OUTPUT_CHANNELS)
-    x = tf.constant(rng.normal(size=shape).astype("float32"))
-    weight = tf.constant(rng.normal(size=(batch, 2 * size, 2 * size, channels_out))
-                         .astype("float32"))
-    results = []
-    for layer in (ref, new):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = layer(x)
-            loss = tf.reduce_sum(y * weight)
-        results.append([y] + tape.gradient(loss, [x, layer.kernel.value]))
+    results = _conv_pair_results(ref, new, shape, rng)
     for a, b in zip(*results):
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)
 
@@ -165,21 +175,8 @@ def test_matmul_conv_matches_keras(size, kernel, channels_in, filters, batch):
     ref = keras.layers.Conv2D(**kwargs)
     new = MatmulConv2D(**kwargs)
     shape = (batch, size, size, channels_in)
-    ref.build(shape)
-    new.build(shape)
-    ref.set_weights([rng.normal(size=w.shape).astype("float32") for w in ref.get_weights()])
-    new.set_weights(ref.get_weights())
     assert new._matmul_path(keras.KerasTensor(shape)) == (filters <= MATMUL_MAX_FILTERS)
-    x = tf.constant(rng.normal(size=shape).astype("float32"))
-    out = size - kernel + 1
-    weight = tf.constant(rng.normal(size=(batch, out, out, filters)).astype("float32"))
-    results = []
-    for layer in (ref, new):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = tf.function(layer)(x)
-            loss = tf.reduce_sum(y * weight)
-        results.append([y] + tape.gradient(loss, [x, layer.kernel.value]))
+    results = _conv_pair_results(ref, new, shape, rng)
     for a, b in zip(*results):
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)
 
@@ -200,23 +197,10 @@ def test_strided_conv_input_gradient_matches_keras(size, channels_in, filters, b
     ref = keras.layers.Conv2D(**kwargs)
     new = MatmulConv2D(**kwargs)
     shape = (batch, size, size, channels_in)
-    ref.build(shape)
-    new.build(shape)
-    ref.set_weights([rng.normal(size=w.shape).astype("float32") for w in ref.get_weights()])
-    new.set_weights(ref.get_weights())
     expect_path = channels_in <= MATMUL_MAX_INPUT_CHANNELS and (size - 4) % 2 == 0
     assert new._input_gradient_path(keras.KerasTensor(shape)) == expect_path
     assert not new._matmul_path(keras.KerasTensor(shape))
-    x = tf.constant(rng.normal(size=shape).astype("float32"))
-    out = (size - 4) // 2 + 1
-    weight = tf.constant(rng.normal(size=(batch, out, out, filters)).astype("float32"))
-    results = []
-    for layer in (ref, new):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = tf.function(layer)(x)
-            loss = tf.reduce_sum(tf.cast(y, "float32") * weight)
-        results.append([y] + tape.gradient(loss, [x, layer.kernel.value]))
+    results = _conv_pair_results(ref, new, shape, rng)
     # bfloat16 keeps 8 bits: the two sums round differently.
     tol = 1e-5 if precision == "float32" else 2e-2
     for a, b in zip(*results):

@@ -19,7 +19,7 @@ README "Speed" has the figures.
 """
 import keras
 
-from solar_euv.models.matmul_conv2d_transpose import conv_transpose_k4s2_full
+from solar_euv.models.matmul_conv2d_transpose import conv_transpose_k4s2_full, finish_outputs
 
 __all__ = ["MatmulConv2D", "MATMUL_MAX_FILTERS", "MATMUL_MAX_INPUT_CHANNELS"]
 
@@ -106,7 +106,7 @@ class MatmulConv2D(keras.layers.Conv2D):
         """Convolution of ``inputs`` (see the class for the path taken)."""
         if self._input_gradient_path(inputs):
             outputs = _conv_k4s2_valid(inputs, self._kernel_tensor(inputs.dtype))
-            return self._finish(outputs)
+            return finish_outputs(self, outputs)
         if not self._matmul_path(inputs):
             return super().call(inputs)
         import tensorflow as tf
@@ -127,21 +127,12 @@ class MatmulConv2D(keras.layers.Conv2D):
             outputs = tf.nn.conv2d(planes,
                                    _shift_sum_kernel(kh, kw, self.filters, planes.dtype),
                                    strides=1, padding="VALID")
-        return self._finish(outputs)
+        return finish_outputs(self, outputs)
 
     def _kernel_tensor(self, dtype):
         import tensorflow as tf
 
         return tf.cast(tf.convert_to_tensor(self.kernel), dtype)
-
-    def _finish(self, outputs):
-        import tensorflow as tf
-
-        if self.use_bias:
-            outputs = outputs + tf.cast(self.bias, outputs.dtype)
-        if self.activation is not None:
-            outputs = self.activation(outputs)
-        return outputs
 
 
 def _conv_k4s2_valid(inputs, kernel):

@@ -13,7 +13,7 @@ the figures.
 import keras
 
 __all__ = ["MatmulConv2DTranspose", "MATMUL_MAX_PIXELS", "MATMUL_MAX_OUTPUT_CHANNELS",
-           "conv_transpose_k4s2_full"]
+           "conv_transpose_k4s2_full", "finish_outputs"]
 
 #: Inputs with at most this many pixels (``height * width``) use the matrix
 #: product; larger inputs use the backend's transposed convolution ...
@@ -82,6 +82,17 @@ def conv_transpose_k4s2_full(inputs, kernel):
         part = tf.pad(part, [[0, 0], [q, 1 - q], [p, 1 - p], [0, 0]])
         total = part if total is None else total + part
     return tf.nn.depth_to_space(total, 2)
+
+
+def finish_outputs(layer, outputs):
+    """Add a convolution layer's bias and apply its activation, as Keras's ``call`` does."""
+    import tensorflow as tf
+
+    if layer.use_bias:
+        outputs = outputs + tf.cast(layer.bias, outputs.dtype)
+    if layer.activation is not None:
+        outputs = layer.activation(outputs)
+    return outputs
 
 
 def _kernel_first_product(flat_inputs, flat_kernel):
@@ -161,8 +172,4 @@ class MatmulConv2DTranspose(keras.layers.Conv2DTranspose):
         kernel = tf.cast(self.kernel, inputs.dtype)  # (4, 4, out, in)
         outputs = conv_transpose_k4s2_full(inputs, kernel)[:, 1:2 * height + 1,
                                                             1:2 * width + 1, :]
-        if self.use_bias:
-            outputs = outputs + tf.cast(self.bias, outputs.dtype)
-        if self.activation is not None:
-            outputs = self.activation(outputs)
-        return outputs
+        return finish_outputs(self, outputs)
