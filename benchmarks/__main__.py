@@ -1,4 +1,4 @@
-"""Command line of the benchmarks: ``python -m benchmarks run|compare|profile``.
+"""Command line of the benchmarks: ``python -m benchmarks run|compare|profile|learn``.
 
 Examples
 --------
@@ -10,6 +10,7 @@ Examples
     python -m benchmarks run --out bench-train --no-data # training only
     python -m benchmarks compare old/train_speed.json bench-out/train_speed.json
     python -m benchmarks profile --model B --size 256
+    python -m benchmarks learn --out learn-results     # validation CC vs steps, ~1 h
 """
 import os
 
@@ -152,6 +153,12 @@ def _profile(args):
     return 0
 
 
+def _learn(args, argv):
+    from benchmarks.learn import main as learn_main
+
+    return learn_main(args, argv)
+
+
 def main(argv=None):
     """Entry point of ``python -m benchmarks``; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks",
@@ -228,10 +235,34 @@ def main(argv=None):
     prof.add_argument("--logdir")
     prof.set_defaults(func=_profile)
 
+    learn = sub.add_parser("learn", help="validation CC against steps for Models A and B, "
+                                         "one-passband and nine-output models, beside the "
+                                         "oracle, the per-pixel fit and an untrained network")
+    learn.add_argument("--out", default="learn-results", help="output directory")
+    learn.add_argument("--passbands", default="all",
+                       help="one-passband models for these (comma list or 'all')")
+    learn.add_argument("--models", type=_str_list, default=["A", "B"],
+                       help="comma list, e.g. A,B")
+    learn.add_argument("--nine", action=argparse.BooleanOptionalAction, default=True,
+                       help="also the nine-output model of each Model")
+    learn.add_argument("--steps", type=int, help="steps per run (default: the quick preset)")
+    learn.add_argument("--image-size", type=int, help="default: the quick preset")
+    learn.add_argument("--validate-every", type=int, help="default: the quick preset")
+    learn.add_argument("--data", help="a prepared dataset (default: the synthetic Sun)")
+    learn.add_argument("--sun-seed", type=int,
+                       help="render and prepare the synthetic Sun of this seed (default 0: "
+                            "the embedded sample); with --data: the seed that made it, "
+                            "for the oracle")
+    learn.add_argument("--seed", type=int, default=0, help="training seed")
+    learn.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="another training option for every run, e.g. lr=2e-4, "
+                            "lr_decay=none, hmi_off_disk=-1, batch_size=8 (repeatable)")
+    learn.set_defaults(func=_learn)
+
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
-    if args.func is _run:
-        return _run(args, argv)
+    if args.func in (_run, _learn):
+        return args.func(args, argv)
     return args.func(args)
 
 

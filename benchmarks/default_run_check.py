@@ -4,7 +4,7 @@ The acceptance check of the default run: its validation CC must beat an
 untrained generator (same configuration, fresh weights) by a wide margin.
 
     solar-euv-train --run-dir runs/solar-euv
-    python benchmarks/default_run_check.py runs/solar-euv [--seeds 3]
+    python -m benchmarks.default_run_check runs/solar-euv [--seeds 3]
 
 Prints a markdown table of the paper's metrics per passband for the trained
 model and for untrained generators built with different seeds.
@@ -13,19 +13,7 @@ import argparse
 import json
 import pathlib
 
-
-def _scores(generator, dataset, passbands, scaling):
-    from solar_euv.metrics import MetricAccumulator
-
-    acc = MetricAccumulator()
-    for x, y in dataset:
-        fake = generator(x, training=False).numpy()
-        y = y.numpy()
-        for i in range(fake.shape[0]):
-            for c, band in enumerate(passbands):
-                acc.add(band, scaling.aia_from_network(fake[i, ..., c]),
-                        scaling.aia_from_network(y[i, ..., c]))
-    return acc.summary()
+from benchmarks.learn import score_generator
 
 
 def main(argv=None):
@@ -48,13 +36,13 @@ def main(argv=None):
                            training=False, image_size=opts["image_size"], scaling=scaling) \
         .unbatch().take(opts["val_examples"]).batch(4)
     trained = load_model(args.run_dir / "model.keras").generator
-    rows = [("trained (" + str(args.run_dir) + ")", _scores(trained, dataset, passbands,
+    rows = [("trained (" + str(args.run_dir) + ")", score_generator(trained, dataset, passbands,
                                                              scaling))]
     for seed in range(args.seeds):
         keras.utils.set_random_seed(seed)
         fresh = build_generator(opts["image_size"], out_channels=len(passbands),
                                 base_filters=opts["base_filters"])
-        rows.append((f"untrained, seed {seed}", _scores(fresh, dataset, passbands, scaling)))
+        rows.append((f"untrained, seed {seed}", score_generator(fresh, dataset, passbands, scaling)))
     print("| generator | " + " | ".join(f"{b} CC" for b in passbands) + " |")
     print("|---|" + "---|" * len(passbands))
     for name, summary in rows:

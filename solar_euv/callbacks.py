@@ -11,6 +11,7 @@ import csv
 import json
 import math
 import pathlib
+import time
 
 import keras
 import numpy as np
@@ -29,6 +30,7 @@ __all__ = [
     "ScalarLog",
     "StopAt",
     "NonFiniteGuard",
+    "ProgressLog",
 ]
 
 
@@ -137,6 +139,52 @@ class NonFiniteGuard(keras.callbacks.Callback):
                     f"training stopped at step {step}: the loss {name!r} became {value}; "
                     "the last backup and checkpoints are kept (try a lower --lr or "
                     "--precision float32)")
+
+
+class ProgressLog(keras.callbacks.Callback):
+    """One line per epoch: step, losses, rate, time left (for logs a batch system keeps).
+
+    Used instead of Keras's per-step progress bar when standard output is
+    not a terminal: a progress bar rewrites its line at every step (about
+    300 bytes a step), one line per epoch stays readable in a log file.
+
+    Parameters
+    ----------
+    total_steps : int
+        Steps of the whole run (``--iterations``).
+    echo : callable
+        Prints one line.
+    """
+
+    def __init__(self, total_steps, echo=print):
+        super().__init__()
+        self.total_steps = int(total_steps)
+        self.echo = echo
+        self._start = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._start is None:
+            self._start = (current_step(self.model), time.perf_counter())
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = current_step(self.model)
+        first, t0 = self._start
+        elapsed = time.perf_counter() - t0
+        rate = (step - first) / elapsed if elapsed > 0 else float("nan")
+        losses = ", ".join(f"{k} {float(v):.4g}" for k, v in (logs or {}).items()
+                           if not k.startswith("val_"))
+        left = max(0, self.total_steps - step)
+        eta = f", about {_duration(left / rate)} left" if left and rate > 0 else ""
+        self.echo(f"step {step}/{self.total_steps}: {losses}; {rate:.2f} steps/s{eta}")
+
+
+def _duration(seconds):
+    """``"42 s"``, ``"7 min"`` or ``"3.5 h"``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 class ScalarLog(keras.callbacks.Callback):

@@ -16,10 +16,13 @@ Written to ``out_dir``:
     One row per passband (in the paper's order): CC, RE, PPE10, PPE50, their
     standard deviations over the images, the number of images, and the
     paper's CC and RE for the same model (A or B) and passband (Park et al.
-    2019, test set 2017 Jul-Dec).  The average over the passbands (CC and
-    ``|RE|``, as the paper averages them) is given below the table.
+    2019, test set 2017 Jul-Dec); beside them the sharpness Model B is
+    trained for (:func:`solar_euv.metrics.image_sharpness`): the total-flux
+    ratio and the high-frequency power ratio generated / observed.  The
+    average over the passbands (CC and ``|RE|``, as the paper averages them)
+    is given below the table.
 ``per_image.csv``
-    The four metrics of every image and passband.
+    The six metrics of every image and passband.
 ``compare.<time>.png``
     For a few times spread over the split: magnetogram | observed |
     generated | generated - observed, one row per passband (the layout of
@@ -39,7 +42,8 @@ import pathlib
 import numpy as np
 
 from solar_euv.exceptions import InputError, SolarEUVError
-from solar_euv.metrics import METRIC_NAMES, PAPER_TABLE, MetricAccumulator, prepare_for_metrics
+from solar_euv.metrics import (METRIC_NAMES, PAPER_TABLE, SHARPNESS_NAMES, MetricAccumulator,
+                               prepare_for_metrics)
 from solar_euv.passbands import HMI, get_passband
 from solar_euv.scaling import disk_mask
 
@@ -201,7 +205,7 @@ def metrics_table(summary, passbands, kind):
         s = summary[band]
         paper = PAPER_TABLE.get(band, {}).get(kind, (None, None))
         row = {"passband": band, "n": s["n"]}
-        for key in METRIC_NAMES:
+        for key in METRIC_NAMES + SHARPNESS_NAMES:
             row[key] = s[key]
             row[f"{key}_std"] = s[f"{key}_std"]
         row["paper_CC"], row["paper_RE"] = paper
@@ -209,25 +213,30 @@ def metrics_table(summary, passbands, kind):
     average = {"CC": float(np.nanmean([r["CC"] for r in rows])),
                "abs_RE": float(np.nanmean([abs(r["RE"]) for r in rows])),
                "PPE10": float(np.nanmean([r["PPE10"] for r in rows])),
-               "PPE50": float(np.nanmean([r["PPE50"] for r in rows]))}
+               "PPE50": float(np.nanmean([r["PPE50"] for r in rows])),
+               "FLUX": float(np.nanmean([r["FLUX"] for r in rows])),
+               "HFP": float(np.nanmean([r["HFP"] for r in rows]))}
     lines = [f"| Passband | CC | RE | PPE10 | PPE50 | N | CC paper ({kind}) | "
-             f"RE paper ({kind}) |",
-             "|---|---|---|---|---|---|---|---|"]
+             f"RE paper ({kind}) | flux ratio | HF power ratio |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['passband']} Å | {_fmt(r['CC'])} | {_fmt(r['RE'])} | "
                      f"{_fmt(r['PPE10'])} | {_fmt(r['PPE50'])} | {r['n']} | "
-                     f"{_fmt(r['paper_CC'], 2)} | {_fmt(r['paper_RE'], 2)} |")
+                     f"{_fmt(r['paper_CC'], 2)} | {_fmt(r['paper_RE'], 2)} | "
+                     f"{_fmt(r['FLUX'])} | {_fmt(r['HFP'])} |")
     papers = [r for r in rows if r["paper_CC"] is not None]
     text = (f"\nAverage over {len(rows)} passband(s): CC {_fmt(average['CC'])}, "
             f"|RE| {_fmt(average['abs_RE'])}, PPE10 {_fmt(average['PPE10'])}, "
-            f"PPE50 {_fmt(average['PPE50'])}")
+            f"PPE50 {_fmt(average['PPE50'])}, flux ratio {_fmt(average['FLUX'])}, "
+            f"HF power ratio {_fmt(average['HFP'])}")
     if papers:
         text += (f"; paper, model {kind}, same passbands: CC "
                  f"{_fmt(np.mean([r['paper_CC'] for r in papers]), 2)}, |RE| "
                  f"{_fmt(np.mean([abs(r['paper_RE']) for r in papers]), 2)}")
     markdown = "\n".join(lines) + "\n" + text + "\n"
     buffer = io.StringIO()
-    fields = ["passband"] + [k for m in METRIC_NAMES for k in (m, f"{m}_std")] + \
+    fields = ["passband"] + [k for m in METRIC_NAMES + SHARPNESS_NAMES
+                             for k in (m, f"{m}_std")] + \
         ["n", "paper_CC", "paper_RE"]
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
@@ -409,7 +418,8 @@ def evaluate_model(trained, data, out_dir, *, split="test", batch_size=4, figure
                   "paper": "Park et al. 2019, ApJL 884, L23, test set 2017 Jul-Dec"}
         out.stage("metrics.json").write_text(json.dumps(record, indent=2) + "\n")
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=["time", "passband", *METRIC_NAMES],
+        writer = csv.DictWriter(buffer, fieldnames=["time", "passband", *METRIC_NAMES,
+                                                *SHARPNESS_NAMES],
                                 lineterminator="\n")
         writer.writeheader()
         writer.writerows(per_image)

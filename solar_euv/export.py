@@ -14,7 +14,7 @@ Signatures (both ``[batch, N, N, 1]`` float32 in, one output per passband,
     grid the model was trained on (:func:`solar_euv.sdo.prep.prepare_hmi`);
     outputs in **DN/s**.  The scaling constants are baked in: NaN -> 0 G,
     clip at ``+-hmi_limit``, scale to [-1, 1], pixels beyond
-    ``mask_radius * R`` set to -1 (when the run masked), the generator with
+    ``mask_radius * R`` set to ``hmi_off_disk`` (when the run masked), the generator with
     BatchNorm in inference mode and dropout off, then
     ``2 ** ((y + 1) / 2 * aia_log_max) - 1`` and 0 DN/s beyond
     ``mask_radius * R``: the same numbers as ``solar-euv predict``.
@@ -60,6 +60,7 @@ def _serving_functions(trained):
     inside = (tf.constant(disk_mask(n, s.mask_radius)[None, :, :, None])
               if s.mask_off_disk else None)
     limit = float(s.hmi_limit)
+    off_disk = float(s.hmi_off_disk)
     log_max = float(s.aia_log_max)
 
     def split(y):
@@ -69,7 +70,7 @@ def _serving_functions(trained):
         g = tf.where(tf.math.is_nan(magnetogram), tf.zeros_like(magnetogram), magnetogram)
         x = tf.clip_by_value(g / limit, -1.0, 1.0)
         if inside is not None:
-            x = tf.where(inside, x, -tf.ones_like(x))
+            x = tf.where(inside, x, tf.fill(tf.shape(x), off_disk))
         y = tf.cast(generator(x, training=False), tf.float32)
         dn = tf.pow(2.0, (y + 1.0) * (0.5 * log_max)) - 1.0
         if inside is not None:

@@ -20,7 +20,7 @@ size); a mismatch is refused.
 Prediction (:func:`generate`) prepares nothing itself: it takes magnetograms
 on the common grid in Gauss (from :func:`solar_euv.sdo.prep.prepare_hmi`),
 converts them to network units exactly as training did (clip at
-``+-hmi_limit``, off-disk pixels beyond ``mask_radius * R`` set to -1),
+``+-hmi_limit``, off-disk pixels beyond ``mask_radius * R`` set to ``hmi_off_disk``),
 runs keras ``Model.predict`` in batches and converts the result back to DN/s,
 setting off-disk pixels beyond ``mask_radius * R`` to 0 DN/s (the network was
 trained to produce nothing there).  With ``mc_samples=K`` the generator runs
@@ -312,12 +312,12 @@ def network_input(gauss, scaling):
     """Magnetograms in Gauss ``(B, N, N)`` -> network input ``(B, N, N, 1)``.
 
     Clipped at ``+-hmi_limit`` and scaled to [-1, 1]; with masking, pixels
-    beyond ``mask_radius * R`` are -1 (as in training).
+    beyond ``mask_radius * R`` are ``hmi_off_disk`` (as in training).
     """
-    x = scaling.hmi_to_network(gauss)
+    x = scaling.hmi_network_input(gauss)
     if x.ndim == 2:
         x = x[None]
-    return scaling.apply_mask(x)[..., None]
+    return x[..., None]
 
 
 def physical_output(y, scaling):
@@ -589,7 +589,8 @@ def output_header(trained, time, passband, *, source, product="generated", sampl
         "HMILIMIT": (s.hmi_limit, "[G] magnetogram clip level of the network input"),
         "AIALOGMX": (s.aia_log_max, "log2 of the largest AIA value + 1 (network +1)"),
         "MASKRAD": (s.mask_radius if s.mask_off_disk else 0.0,
-                    "[R_sun] beyond this, input -1 and output 0"),
+                    "[R_sun] beyond this, input HMIOFFDK, output 0"),
+        "HMIOFFDK": (s.hmi_off_disk, "network value of off-disk magnetogram pixels"),
         "MCSAMPLE": (int(samples), "MC-dropout samples (0: dropout off)"),
         "EXPTIME": (1.0, "[s] data are DN/s"),
     }

@@ -21,12 +21,23 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from solar_euv.scaling import disk_mask
+from solar_euv.scaling import RADIUS_AT_1024, disk_mask
 
-__all__ = ["METRIC_NAMES", "PAPER_TABLE", "image_metrics", "prepare_for_metrics",
+__all__ = ["METRIC_NAMES", "SHARPNESS_NAMES", "PAPER_TABLE", "image_metrics",
+           "image_sharpness", "radial_power_spectrum", "prepare_for_metrics",
            "MetricAccumulator"]
 
 METRIC_NAMES = ("CC", "RE", "PPE10", "PPE50")
+
+#: Beside the paper's metrics: what Model B's adversarial loss is for.
+#: FLUX: total-flux ratio generated / observed on the disk (``1 + RE``).
+#: HFP: ratio of the azimuthally averaged power spectra of generated to
+#: observed at high spatial frequency (:func:`image_sharpness`); below 1 the
+#: generated image is smoother than the observed one.
+SHARPNESS_NAMES = ("FLUX", "HFP")
+
+#: Spatial frequencies (cycles per pixel of the evaluation grid) averaged by HFP.
+HIGH_FREQUENCY_BAND = (0.25, 0.5)
 
 #: Park et al. (2019), test set 2017 Jul-Dec: {passband: {model: (CC, RE)}}.
 PAPER_TABLE = {
@@ -97,6 +108,81 @@ def image_metrics(generated, observed):
             "PPE50": float(np.mean(rel <= 0.5))}
 
 
+def _disk_window(size):
+    """Weights inside the disk: 1 within 0.8 R, a cosine taper to 0 at 0.95 R."""
+    c = (size - 1) / 2.0
+    yy, xx = np.mgrid[0:size, 0:size]
+    r = np.hypot(yy - c, xx - c) / (RADIUS_AT_1024 * size / 1024.0)
+    taper = np.clip((r - 0.8) / 0.15, 0.0, 1.0)
+    return 0.5 * (1.0 + np.cos(np.pi * taper))
+
+
+def radial_power_spectrum(image):
+    """Azimuthally averaged power spectrum of the disk of a DN/s image.
+
+    The image is binned as for the paper's metrics, taken as ``log2(x + 1)``
+    (values clipped as there), its disk mean removed, weighted by a window
+    that is 1 within 0.8 R and falls to 0 at 0.95 R (the limb and the
+    off-disk pixels do not count), and Fourier transformed.
+
+    Parameters
+    ----------
+    image : array_like
+        ``(N, N)`` image in DN/s on the common grid.
+
+    Returns
+    -------
+    frequency, power : numpy.ndarray
+        Radial frequency in cycles per pixel of the binned grid (bin centres,
+        ``1/n`` wide up to 0.5) and the mean power in each ring.
+    """
+    image = np.asarray(image, dtype=np.float64)
+    size = image.shape[0]
+    factor = max(1, size // EVALUATION_SIZE)
+    binned = np.log2(np.clip(_bin(np.nan_to_num(image, nan=0.0), factor) + 1.0, 1.0,
+                             VALUE_MAX))
+    n = binned.shape[0]
+    window = _disk_window(n)
+    inside = window > 0
+    centred = (binned - binned[inside].mean()) * window
+    power = np.abs(np.fft.fft2(centred)) ** 2
+    fy = np.fft.fftfreq(n)[:, None]
+    fx = np.fft.fftfreq(n)[None, :]
+    ring = np.floor(np.hypot(fy, fx) * n + 0.5).astype(int)
+    count = np.bincount(ring.ravel())
+    total = np.bincount(ring.ravel(), weights=power.ravel())
+    keep = np.arange(n // 2 + 1)
+    return keep / n, total[keep] / np.maximum(count[keep], 1)
+
+
+def image_sharpness(generated, observed, band=HIGH_FREQUENCY_BAND):
+    """Total-flux ratio and high-frequency power ratio of generated to observed.
+
+    Parameters
+    ----------
+    generated, observed : array_like
+        ``(N, N)`` images in DN/s on the common grid.
+    band : (float, float)
+        Spatial frequencies (cycles per pixel after the paper's binning)
+        whose power is summed: the upper half of the range by default.
+
+    Returns
+    -------
+    dict
+        ``{"FLUX": sum(generated) / sum(observed), "HFP": P_gen / P_obs}``:
+        FLUX over the disk values of :func:`prepare_for_metrics`; HFP the
+        ratio of the power of :func:`radial_power_spectrum` summed over
+        ``band``.  A blurred image has HFP below 1.
+    """
+    gen, obs = prepare_for_metrics(generated), prepare_for_metrics(observed)
+    freq, p_gen = radial_power_spectrum(generated)
+    _, p_obs = radial_power_spectrum(observed)
+    sel = (freq >= band[0]) & (freq <= band[1])
+    denom = float(p_obs[sel].sum())
+    return {"FLUX": float(gen.sum() / obs.sum()),
+            "HFP": float(p_gen[sel].sum()) / denom if denom > 0 else float("nan")}
+
+
 @dataclass
 class MetricAccumulator:
     """Per-passband metrics accumulated over a set of images.
@@ -111,10 +197,12 @@ class MetricAccumulator:
     values: dict = field(default_factory=dict)
 
     def add(self, passband, generated, observed):
-        """Add one image pair of ``passband``; returns its metrics."""
-        result = image_metrics(generated, observed)
-        per_band = self.values.setdefault(str(passband), {k: [] for k in METRIC_NAMES})
-        for key in METRIC_NAMES:
+        """Add one image pair of ``passband``; returns its metrics (paper's and sharpness)."""
+        result = {**image_metrics(generated, observed),
+                  **image_sharpness(generated, observed)}
+        per_band = self.values.setdefault(str(passband),
+                                          {k: [] for k in METRIC_NAMES + SHARPNESS_NAMES})
+        for key in METRIC_NAMES + SHARPNESS_NAMES:
             per_band[key].append(result[key])
         return result
 
@@ -123,7 +211,7 @@ class MetricAccumulator:
         out = {}
         for band, per_band in self.values.items():
             row = {}
-            for key in METRIC_NAMES:
+            for key in METRIC_NAMES + SHARPNESS_NAMES:
                 v = np.asarray(per_band[key], dtype=np.float64)
                 row[key] = float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
                 row[key + "_std"] = float(np.nanstd(v)) if np.isfinite(v).any() \

@@ -257,3 +257,23 @@ def test_layer_speed_times_every_layer_pair():
     for row in rows:
         assert row["keras_ms"] > 0 and row["project_ms"] > 0
         assert row["ratio"] == pytest.approx(row["keras_ms"] / row["project_ms"])
+
+
+def test_learn_writes_curves_references_and_sharpness(prepared_sample, tmp_path, capsys):
+    out = tmp_path / "learn"
+    assert main(["learn", "--out", str(out), "--data", str(prepared_sample), "--sun-seed",
+                 "0", "--passbands", "171", "--models", "A,B", "--no-nine", "--steps", "2",
+                 "--image-size", "64", "--validate-every", "1"]) == 0
+    result = json.loads((out / "learn.json").read_text())
+    assert [r["name"] for r in result["runs"]] == ["A-171", "B-171"]
+    assert result["runs"][0]["curve"]["steps"] == [1, 2]
+    refs = result["references"]
+    assert set(refs) >= {"pixel_fit", "oracle", "oracle_at_size"}
+    assert -1 <= result["untrained"]["171"] <= 1
+    for run in result["runs"]:
+        final = run["final"]["171"]
+        assert final["HFP"] > 0 and final["FLUX"] > 0 and -1 <= final["CC"] <= 1
+    text = (out / "learn.md").read_text()
+    assert "| 171 |" in text and "A-171 CC" in text and "HF power ratio" in text
+    assert (out / "learn.png").stat().st_size > 5000
+    assert result["command"].startswith("python -m benchmarks learn")

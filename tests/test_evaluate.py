@@ -77,7 +77,8 @@ def test_metrics_match_an_independent_computation(evaluation, trained_run, prepa
     acc = MetricAccumulator()
     for x, y in make_dataset(prepared_sample, "test", PASSBAND_NAMES, 2, training=False,
                              image_size=64, scaling=unmasked):
-        fake = trained.model.predict(trained.scaling.apply_mask(x.numpy()), verbose=0)
+        s = trained.scaling
+        fake = trained.model.predict(s.apply_mask(x.numpy(), value=s.hmi_off_disk), verbose=0)
         generated = physical_output(fake, trained.scaling)
         observed = unmasked.aia_from_network(y.numpy())
         for i in range(len(fake)):
@@ -86,7 +87,7 @@ def test_metrics_match_an_independent_computation(evaluation, trained_run, prepa
     expected = acc.summary()
     record = json.loads((out / "metrics.json").read_text())
     for entry in record["passbands"]:
-        for key in ("CC", "RE", "PPE10", "PPE50"):
+        for key in ("CC", "RE", "PPE10", "PPE50", "FLUX", "HFP"):
             assert entry[key] == pytest.approx(expected[entry["passband"]][key], abs=2e-3)
 
 

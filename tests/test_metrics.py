@@ -90,3 +90,29 @@ def test_accumulator_means_per_passband():
     assert summary["94"]["CC"] == pytest.approx(1.0) and summary["94"]["PPE10"] == 1.0
     assert set(PAPER_TABLE) == {"1700", "1600", "304", "171", "193", "211", "335", "94",
                                 "131"}
+
+
+def test_sharpness_flux_ratio_and_high_frequency_power():
+    from scipy import ndimage
+
+    from solar_euv.metrics import image_sharpness, radial_power_spectrum
+
+    rng = np.random.default_rng(3)
+    observed = rng.lognormal(5, 1, (128, 128)).astype(np.float32)
+    same = image_sharpness(observed, observed)
+    assert same["FLUX"] == pytest.approx(1.0) and same["HFP"] == pytest.approx(1.0)
+    # values x + 1 as the paper's metrics (a few are clipped at 2**14)
+    assert image_sharpness(2 * observed + 1, observed)["FLUX"] == pytest.approx(2.0, rel=1e-3)
+    blurred = ndimage.gaussian_filter(observed, 1.5)
+    sharp = image_sharpness(blurred, observed)
+    assert sharp["HFP"] < 0.2                     # smoothing removes the small scales
+    assert sharp["FLUX"] == pytest.approx(1.0, abs=0.05)
+    freq, power = radial_power_spectrum(observed)
+    assert freq[0] == 0 and freq[-1] == pytest.approx(0.5) and len(power) == 65
+    # White noise has a flat spectrum: high and low halves carry similar power.
+    assert 0.5 < power[40:].mean() / power[5:25].mean() < 2.0
+    # The accumulator carries both beside the paper's four.
+    acc = MetricAccumulator()
+    acc.add("171", blurred, observed)
+    row = acc.summary()["171"]
+    assert row["HFP"] == pytest.approx(sharp["HFP"]) and "FLUX_std" in row

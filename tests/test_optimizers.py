@@ -134,3 +134,23 @@ def test_mirrored_strategy_matches_one_device(mirrored_strategy):
     for a, v in zip(ref_w, variables):
         for component in v.value.values:
             np.testing.assert_allclose(component.numpy(), a, rtol=1e-6, atol=1e-7)
+
+
+def test_linear_decay_is_pix2pix_schedule_and_round_trips():
+    from solar_euv.models import LinearDecay
+
+    schedule = LinearDecay(1e-3, 100, decay_start=0.2)
+    values = [float(schedule(s)) for s in (0, 20, 60, 100, 150)]
+    np.testing.assert_allclose(values, [1e-3, 1e-3, 5e-4, 0.0, 0.0], atol=1e-9)
+    again = LinearDecay.from_config(schedule.get_config())
+    assert again.get_config() == {"learning_rate": 1e-3, "total_steps": 100,
+                                  "decay_start": 0.2}
+    restored = keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(schedule))
+    assert isinstance(restored, LinearDecay) and float(restored(60)) == pytest.approx(5e-4)
+    # In the paper's optimizers, saved and loaded with the model.
+    g_opt, _ = paper_optimizers(LinearDecay(2e-4, 10))
+    assert float(g_opt.learning_rate) == pytest.approx(2e-4)
+    for bad in ({"total_steps": 0}, {"total_steps": 10, "decay_start": 1.0}):
+        with pytest.raises(ValueError):
+            LinearDecay(1e-3, **bad)

@@ -38,11 +38,9 @@ def expected(observation, passbands, scaling=DEFAULT_SCALING, factor=1):
         n = a.shape[0] // factor
         return a.reshape(n, factor, n, factor).mean(axis=(1, 3))
 
-    mag = scaling.hmi_to_network(binned(stored(observation.sources["hmi"])))
+    mag = scaling.hmi_network_input(binned(stored(observation.sources["hmi"])))
     tgt = [scaling.aia_to_network(binned(stored(observation.sources[p]))) for p in passbands]
-    y = np.stack([mag] + tgt, axis=-1)
-    y = scaling.apply_mask(y)
-    return y[..., :1], y[..., 1:]
+    return mag[..., None], scaling.apply_mask(np.stack(tgt, axis=-1))
 
 
 @pytest.mark.parametrize("scaling", [DEFAULT_SCALING, OTHER])
@@ -57,6 +55,11 @@ def test_tf_scaling_equals_numpy_scaling(scaling):
     images = rng.uniform(-1, 1, (SIZE, SIZE, 3)).astype(np.float32)
     np.testing.assert_array_equal(mask_off_disk(tf.constant(images), scaling).numpy(),
                                   scaling.apply_mask(images))
+    # The magnetogram's off-disk value (0 by default, -1 in models saved before it existed).
+    field = images[..., 0]
+    np.testing.assert_array_equal(
+        mask_off_disk(tf.constant(field), scaling, scaling.hmi_off_disk).numpy(),
+        scaling.apply_mask(field, value=scaling.hmi_off_disk))
 
 
 def test_round_trip_equals_numpy_within_float16(dataset):

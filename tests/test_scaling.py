@@ -65,3 +65,17 @@ def test_input_error_survives_pickling_between_processes():
     assert isinstance(err, InputError)
     assert (err.path, err.problem) == ("/data/x.fits", "is not a FITS file")
     assert str(err) == "/data/x.fits: is not a FITS file"
+
+
+def test_magnetogram_off_disk_value_and_legacy_dicts():
+    s = Scaling(hmi_limit=1000.0)
+    gauss = np.full((64, 64), 400.0)
+    x = s.hmi_network_input(gauss)
+    outside = ~disk_mask(64, s.mask_radius)
+    assert s.hmi_off_disk == 0.0
+    assert (x[outside] == 0.0).all() and np.allclose(x[~outside], 0.4)
+    assert (Scaling(hmi_off_disk=-1.0).hmi_network_input(gauss)[outside] == -1.0).all()
+    # A dictionary written before the field existed describes a -1 model.
+    old = {k: v for k, v in s.to_dict().items() if k != "hmi_off_disk"}
+    assert Scaling.from_dict(old).hmi_off_disk == -1.0
+    assert Scaling.from_dict(s.to_dict()) == s

@@ -26,15 +26,27 @@ def _run(args):
 def test_model_a_end_to_end_writes_the_run_directory(prepared_sample, tmp_path):
     run = tmp_path / "run"
     result = _run(["--data", str(prepared_sample), "--model", "A", "--iterations", "6",
-                   "--save-every", "3", "--validate-every", "3", "--run-dir", str(run),
-                   "-q"] + SMALL)
+                   "--save-every", "3", "--validate-every", "3", "--run-dir", str(run)]
+                  + SMALL)
     assert result.exit_code == 0, result.output
     assert "model A, passbands 171, 64 px" in result.output
     assert "done: 6 steps" in result.output
+    # Not a terminal: one line per epoch (3 steps), no per-step progress bar.
+    lines = result.output.splitlines()
+    assert [line.split(":")[0] for line in lines if line.startswith("step ") and "/6" in
+            line.split(":")[0]] == ["step 3/6", "step 6/6"]
+    assert "\r" not in result.output and "\b" not in result.output
+    # The closing line puts the score beside the per-pixel fit of the same examples.
+    refs = json.loads((run / "references.json").read_text())
+    assert refs["examples"] == 2 and -1 <= refs["pixel_fit"]["171"] <= 1
+    assert f"(per-pixel fit {refs['pixel_fit']['171']:.3f}) on 2 validation examples" \
+        in result.output
     config = json.loads((run / "config.json").read_text())
     assert config["identity"]["model"] == "A" and config["options"]["iterations"] == 6
     assert config["manifest_sha256"] and config["versions"]["keras"] == keras.__version__
     assert config["scaling"]["hmi_limit"] == 1000.0  # the quick preset
+    assert config["scaling"]["hmi_off_disk"] == 0.0
+    assert config["options"]["lr"] == 1e-3 and config["options"]["lr_decay"] == "linear"
     names = sorted(p.name for p in (run / "checkpoints").iterdir())
     assert names == ["best.json", "best.keras", "step_0000003.keras", "step_0000006.keras"]
     assert json.loads((run / "backup" / "state.json").read_text())["step"] == 6
@@ -115,11 +127,14 @@ def test_rerun_same_command_resumes_and_other_config_is_refused(prepared_sample,
     # More steps: the run continues from its backup.
     longer = _run(args + ["--iterations", "4"])
     assert longer.exit_code == 0 and "done: 4 steps" in longer.output
-    other = _run(args + ["--iterations", "4", "--lr", "1e-3"])
+    # The quick preset's linear decay now ends at the new last step.
+    schedule = load_model(run / "backup" / "model.keras").optimizer._learning_rate
+    assert schedule.total_steps == 4 and float(schedule(4)) == 0.0
+    other = _run(args + ["--iterations", "4", "--lr", "5e-4"])
     assert other.exit_code == 1
     assert "different configuration (lr differ)" in other.output
     assert "Traceback" not in other.output
-    forced = _run(args + ["--iterations", "2", "--lr", "1e-3", "--force"])
+    forced = _run(args + ["--iterations", "2", "--lr", "5e-4", "--force"])
     assert forced.exit_code == 0 and "done: 2 steps" in forced.output
 
 

@@ -21,8 +21,9 @@ __all__ = ["command", "main"]
 @click.option("--preset", type=click.Choice(["quick", "paper"]), default="quick",
               show_default=True,
               help="Defaults for size, steps, batch, filters and HMI clip.  quick: 128 px, "
-                   "600 steps, batch 4, 32 base filters, +-1000 G (minutes on a laptop "
-                   "CPU).  paper: 1024 px, 500,000 steps, batch 1, 64 filters, +-3000 G.  "
+                   "600 steps, batch 4, 32 base filters, +-1000 G, rate 1e-3 decaying "
+                   "linearly (minutes on a laptop CPU).  paper: 1024 px, 500,000 steps, "
+                   "batch 1, 64 filters, +-3000 G, constant rate 2e-4.  "
                    "Options given explicitly win.")
 @image_size_option(default=None,
                    help_text="Training image side in pixels, a power of two from 64 to "
@@ -38,8 +39,12 @@ __all__ = ["command", "main"]
               help="PatchGAN depth: 0..5 give receptive fields 1, 16, 34, 70, 142, 286 px.")
 @click.option("--l1-weight", type=float, default=100.0, show_default=True,
               help="lambda: weight of the L1 loss against the cGAN loss.")
-@click.option("--lr", type=click.FloatRange(0, min_open=True), default=2e-4,
-              show_default=True, help="Adam learning rate of both networks.")
+@click.option("--lr", type=click.FloatRange(0, min_open=True), default=None,
+              help="Adam learning rate of both networks (quick: 1e-3; paper: 2e-4, "
+                   "Park et al. 2019).  [preset]")
+@click.option("--lr-decay", type=click.Choice(["none", "linear"]), default=None,
+              help="none: constant rate (the paper).  linear: constant for the first "
+                   "half of --iterations, then linearly to 0 (pix2pix).  [preset]")
 @click.option("--beta1", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Adam beta_1 of both networks (beta_2 is 0.999).")
 @click.option("--precision", type=click.Choice(["float32", "mixed_bfloat16",
@@ -74,10 +79,13 @@ __all__ = ["command", "main"]
 @click.option("--hmi-limit", type=click.FloatRange(0, min_open=True), default=None,
               help="Magnetogram clip level in Gauss, mapped to +-1 (quick: 1000, the "
                    "authors' TF2 notebook; paper: 3000, Park et al. 2019).  [preset]")
+@click.option("--hmi-off-disk", type=click.FloatRange(-1, 1), default=0.0, show_default=True,
+              help="Network value of the magnetogram's pixels beyond 0.99 R (0: no field; "
+                   "-1: the authors' TF2 notebook, several times slower to learn).")
 @click.option("-q", "--quiet", is_flag=True, help="No per-step progress bar.")
 def command(data, passbands, model, preset, image_size, iterations, batch_size, base_filters,
-            disc_layers, l1_weight, lr, beta1, precision, strategy, run_dir, resume, force,
-            seed, validate_every, save_every, val_examples, hmi_limit, quiet):
+            disc_layers, l1_weight, lr, lr_decay, beta1, precision, strategy, run_dir, resume, force,
+            seed, validate_every, save_every, val_examples, hmi_limit, hmi_off_disk, quiet):
     """Train a generator of SDO/AIA images from SDO/HMI magnetograms (Park et al. 2019).
 
     With no options it trains Model B for AIA 171 on the embedded synthetic
@@ -105,10 +113,11 @@ def command(data, passbands, model, preset, image_size, iterations, batch_size, 
     config = TrainConfig(
         data=data, passbands=parse_passbands(passbands), model=model.upper(),
         image_size=image_size, iterations=iterations, batch_size=batch_size,
-        disc_layers=disc_layers, l1_weight=l1_weight, lr=lr, beta1=beta1,
+        disc_layers=disc_layers, l1_weight=l1_weight, lr=lr, lr_decay=lr_decay, beta1=beta1,
         precision=precision, strategy=strategy, run_dir=run_dir, resume=resume, force=force,
         seed=seed, preset=preset, base_filters=base_filters, validate_every=validate_every,
-        save_every=save_every, val_examples=val_examples, hmi_limit=hmi_limit)
+        save_every=save_every, val_examples=val_examples, hmi_limit=hmi_limit,
+        hmi_off_disk=hmi_off_disk)
     train(config, echo=click.echo, verbose=0 if quiet else "auto")
 
 

@@ -170,14 +170,18 @@ def scale_aia(dn_per_s, scaling=DEFAULT_SCALING):
     return v / scaling.aia_log_max * 2.0 - 1.0
 
 
-def mask_off_disk(image, scaling=DEFAULT_SCALING):
-    """Set pixels beyond ``mask_radius * R`` to -1 (if masking) in ``[n, n]`` or ``[n, n, C]``."""
+def mask_off_disk(image, scaling=DEFAULT_SCALING, value=-1.0):
+    """Set pixels beyond ``mask_radius * R`` to ``value`` (if masking) in ``[n, n]`` or ``[n, n, C]``.
+
+    ``value`` is -1 for AIA images and ``scaling.hmi_off_disk`` for the magnetogram.
+    """
     if not scaling.mask_off_disk:
         return image
     channels = image.shape.rank == 3
     n = int(image.shape[-2] if channels else image.shape[-1])
     inside = disk_mask(n, scaling.mask_radius)
-    return tf.where(tf.constant(inside[:, :, None] if channels else inside), image, -1.0)
+    return tf.where(tf.constant(inside[:, :, None] if channels else inside), image,
+                    tf.cast(value, image.dtype))
 
 
 def area_downsample(image, factor):
@@ -371,7 +375,8 @@ def make_dataset(path_or_manifest, split, passbands, batch_size, training, *,
             images = [area_downsample(tf.where(tf.math.is_nan(x), 0.0, x), factor)
                       for x in images]
         y = [scale_hmi(images[0], scaling)] + [scale_aia(x, scaling) for x in images[1:]]
-        y = [mask_off_disk(x, scaling) for x in y]
+        y = [mask_off_disk(y[0], scaling, scaling.hmi_off_disk)] + \
+            [mask_off_disk(x, scaling) for x in y[1:]]
         if shaking:
             y = shake_images(y, seed, padding)
         return y[0][:, :, None], tf.stack(y[1:], axis=-1)

@@ -8,6 +8,7 @@ from solar_euv.models.patch_discriminator import (
 from solar_euv.models.pix2pix import Pix2Pix, build_pix2pix, paper_optimizers
 from solar_euv.models.unet_generator import UNetGenerator, build_generator, generator_filters
 from solar_euv.models.fused_adam import FusedAdam
+from solar_euv.models.linear_decay import LinearDecay
 from solar_euv.models.loading import load_model
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "NOMINAL_RECEPTIVE_FIELDS",
     "load_model",
     "FusedAdam",
+    "LinearDecay",
 ]
