@@ -47,6 +47,7 @@ def test_model_a_end_to_end_writes_the_run_directory(prepared_sample, tmp_path):
     assert config["scaling"]["hmi_limit"] == 1000.0  # the quick preset
     assert config["scaling"]["hmi_off_disk"] == 0.0
     assert config["options"]["lr"] == 1e-3 and config["options"]["lr_decay"] == "linear"
+    assert TrainConfig().model == "A" and TrainConfig(preset="paper").model == "B"
     names = sorted(p.name for p in (run / "checkpoints").iterdir())
     assert names == ["best.json", "best.keras", "step_0000003.keras", "step_0000006.keras"]
     assert json.loads((run / "backup" / "state.json").read_text())["step"] == 6
@@ -69,7 +70,8 @@ def test_model_a_end_to_end_writes_the_run_directory(prepared_sample, tmp_path):
 
 def test_model_b_all_passbands(prepared_sample, tmp_path):
     run = tmp_path / "run"
-    result = _run(["--data", str(prepared_sample), "--passband", "all", "--iterations", "2",
+    result = _run(["--data", str(prepared_sample), "--passband", "all", "--model", "B",
+                   "--iterations", "2",
                    "--save-every", "2", "--validate-every", "2", "--run-dir", str(run),
                    "-q"] + SMALL)
     assert result.exit_code == 0, result.output
@@ -85,6 +87,7 @@ def test_model_b_all_passbands(prepared_sample, tmp_path):
 def test_mixed_bfloat16_run(prepared_sample, tmp_path):
     run = tmp_path / "run"
     result = _run(["--data", str(prepared_sample), "--precision", "mixed_bfloat16",
+                   "--model", "B",
                    "--iterations", "2", "--save-every", "2", "--validate-every", "2",
                    "--run-dir", str(run), "-q"] + SMALL)
     assert result.exit_code == 0, result.output

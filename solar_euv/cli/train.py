@@ -15,15 +15,16 @@ __all__ = ["command", "main"]
 @click.option("--passband", "passbands", multiple=True, default=("171",), show_default=True,
               help="AIA passband to generate; repeat for several, or 'all' for one model "
                    "with nine outputs.")
-@click.option("--model", type=click.Choice(["A", "B"], case_sensitive=False), default="B",
-              show_default=True, help="A: L1 loss only (no discriminator). B: L1 + cGAN "
-                                      "(pix2pix), as Park et al. 2019.")
+@click.option("--model", type=click.Choice(["A", "B"], case_sensitive=False), default=None,
+              help="A: L1 loss only (no discriminator). B: L1 + cGAN (pix2pix), as Park et "
+                   "al. 2019.  [preset: quick A, paper B]")
 @click.option("--preset", type=click.Choice(["quick", "paper"]), default="quick",
               show_default=True,
-              help="Defaults for size, steps, batch, filters and HMI clip.  quick: 128 px, "
+              help="Defaults for model, size, steps, batch, filters, HMI clip and rate.  quick: "
+                   "Model A, 128 px, "
                    "600 steps, batch 4, 32 base filters, +-1000 G, rate 1e-3 decaying "
                    "linearly (minutes on a laptop CPU).  paper: 1024 px, 500,000 steps, "
-                   "batch 1, 64 filters, +-3000 G, constant rate 2e-4.  "
+                   "Model B, batch 1, 64 filters, +-3000 G, constant rate 2e-4.  "
                    "Options given explicitly win.")
 @image_size_option(default=None,
                    help_text="Training image side in pixels, a power of two from 64 to "
@@ -88,7 +89,7 @@ def command(data, passbands, model, preset, image_size, iterations, batch_size, 
             seed, validate_every, save_every, val_examples, hmi_limit, hmi_off_disk, quiet):
     """Train a generator of SDO/AIA images from SDO/HMI magnetograms (Park et al. 2019).
 
-    With no options it trains Model B for AIA 171 on the embedded synthetic
+    With no options it trains Model A for AIA 171 on the embedded synthetic
     sample (generated on first use, no network) with the quick preset, and
     writes everything to runs/solar-euv:
 
@@ -111,7 +112,7 @@ def command(data, passbands, model, preset, image_size, iterations, batch_size, 
     from solar_euv.training import TrainConfig, train
 
     config = TrainConfig(
-        data=data, passbands=parse_passbands(passbands), model=model.upper(),
+        data=data, passbands=parse_passbands(passbands), model=model,
         image_size=image_size, iterations=iterations, batch_size=batch_size,
         disc_layers=disc_layers, l1_weight=l1_weight, lr=lr, lr_decay=lr_decay, beta1=beta1,
         precision=precision, strategy=strategy, run_dir=run_dir, resume=resume, force=force,
