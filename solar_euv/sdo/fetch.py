@@ -3,7 +3,7 @@
 For every step of a time grid (``start`` to ``end`` every ``cadence``, UTC)
 and every channel, the record nearest in time (``T_OBS``) within a tolerance
 and not flagged unusable by its ``QUALITY`` word (see
-:func:`solar_euv.sdo.io.quality_problems`) is selected:
+:func:`solar_euv.sdo.quality.quality_problems`) is selected:
 
 * HMI: ``hmi.M_720s`` (segment ``magnetogram``);
 * AIA EUV (94, 131, 171, 193, 211, 304, 335 A): ``aia.lev1_euv_12s``
@@ -286,7 +286,7 @@ def select_nearest(table, steps, channel, tolerance="6min"):
         usable record lies within the tolerance.  Records with a fatal
         QUALITY bit, no ``T_OBS`` or no record number are never chosen.
     """
-    from solar_euv.sdo.io import quality_problems
+    from solar_euv.sdo.quality import quality_problems
 
     kind = "hmi" if str(channel).lower() == "hmi" else get_passband(channel).name
     tol = parse_cadence(tolerance).total_seconds()

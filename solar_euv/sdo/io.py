@@ -22,22 +22,13 @@ naming the file and the problem:
 * a cutout or partial field of view: the whole solar disk must lie in the
   image (see :func:`check_full_disk`);
 * no finite pixel (all NaN or all BLANK);
-* a fatal ``QUALITY`` bit (see :data:`AIA_FATAL_QUALITY_BITS` and
-  :data:`HMI_FATAL_QUALITY_BITS`).
+* a fatal ``QUALITY`` bit, judged bit by bit from the instrument teams'
+  definitions (:mod:`solar_euv.sdo.quality`); bits that only deserve a
+  warning give a :class:`~solar_euv.exceptions.SolarEUVWarning`.
 
-QUALITY is judged bit by bit.  AIA (level-1 QUALITY word): bit 30
-(``0x40000000``, near-real-time / quick-look data), the routinely set
-limb-fit bit 4 and bit 7 (a few pixels missing) are harmless; bits 0-3
-(flat field, orbit, ancillary or master pointing data missing), 8-10 (more
-than 1 % of the pixels missing),
-11-17 (not in science pointing, eclipse, no Sun presence, safe mode, dark
-image, ISS loop open, calibration/non-standard sequence), 19 (focus out of
-range) and 31 (no image) are fatal; any other set bit gives a
-:class:`~solar_euv.exceptions.SolarEUVWarning`.  HMI (level-1.5 observables
-QUALITY word): bits 16-31 mean that no valid observable was produced and are
-fatal, except ``0x40000000``, which HMI defines as "target filtergram
-missing" but which is also AIA's near-real-time flag: an HMI image carrying
-it alone still has to contain data, and only warns.  Lower HMI bits warn.
+Each error carries a ``category`` (:data:`solar_euv.exceptions.CATEGORIES`:
+``unreadable``, ``product``, ``header``, ``cutout``, ``QUALITY``, ``damaged``)
+so that a batch can count what it skipped.
 
 NaN handling: pixels that are NaN or equal to ``BLANK`` are NaN in the
 returned map (HMI leaves off-disk pixels NaN); :mod:`solar_euv.sdo.prep`
@@ -53,6 +44,7 @@ from astropy.io import fits
 
 from solar_euv.exceptions import InputError, SolarEUVError, SolarEUVWarning
 from solar_euv.passbands import get_passband
+from solar_euv.sdo.quality import check_quality
 
 __all__ = [
     "SDOImage",
@@ -65,63 +57,9 @@ __all__ = [
     "detect_kind",
     "observation_time",
     "check_full_disk",
-    "quality_problems",
     "REQUIRED_KEYWORDS",
     "NUMERIC_KEYWORDS",
-    "AIA_FATAL_QUALITY_BITS",
-    "AIA_BENIGN_QUALITY_BITS",
-    "HMI_FATAL_QUALITY_BITS",
-    "NEAR_REAL_TIME_BIT",
 ]
-
-NEAR_REAL_TIME_BIT = 0x40000000
-"""AIA QUALITY bit 30: near-real-time (quick-look) data; not a defect."""
-
-AIA_FATAL_QUALITY_BITS = {
-    0: "flat field not available",
-    1: "orbit data not available",
-    2: "ancillary science data not available",
-    3: "master pointing data not available",
-    8: "more than 1 % of the pixels missing",
-    9: "more than 5 % of the pixels missing",
-    10: "more than 25 % of the pixels missing",
-    11: "spacecraft not in science pointing mode",
-    12: "spacecraft eclipse",
-    13: "Sun presence flag not set",
-    14: "spacecraft in safe mode",
-    15: "dark image",
-    16: "image stabilisation loop open",
-    17: "calibration or non-standard image sequence",
-    19: "focus out of range",
-    31: "image not available",
-}
-"""AIA level-1 QUALITY bits that make an image unusable (bit -> meaning)."""
-
-AIA_BENIGN_QUALITY_BITS = {
-    4: "limb fit not available",
-    7: "a few pixels missing",
-    30: "near-real-time data",
-}
-"""AIA level-1 QUALITY bits accepted silently."""
-
-HMI_FATAL_QUALITY_BITS = {
-    31: "no observable produced",
-    29: "keywords could not be interpolated",
-    28: "no observables framelist",
-    27: "wrong cadence",
-    26: "wrong target filtergram",
-    25: "not enough level-1d filtergrams",
-    24: "level-1d keywords missing",
-    23: "wrong number of wavelengths",
-    22: "level-1p keywords missing",
-    21: "level-1p image could not be produced",
-    20: "keywords missing in level 1",
-    19: "level-1 data missing",
-    18: "level-1 data corrupt",
-    17: "observables could not be computed",
-    16: "observables could not be computed",
-}
-"""HMI level-1.5 QUALITY bits that make a magnetogram unusable (bit -> meaning)."""
 
 # Keywords every SDO file needs to be placed on the common grid.
 REQUIRED_KEYWORDS = {
@@ -209,19 +147,20 @@ def _precheck(path):
         with open(path, "rb") as fh:
             start = fh.read(30)
     except IsADirectoryError:
-        raise InputError(path, "is a directory, not a FITS file") from None
+        raise InputError(path, "is a directory, not a FITS file", category="unreadable") from None
     except FileNotFoundError:
-        raise InputError(path, "does not exist") from None
+        raise InputError(path, "does not exist", category="unreadable") from None
     except OSError as err:
-        raise InputError(path, f"cannot be read ({err.strerror})") from None
+        raise InputError(path, f"cannot be read ({err.strerror})", category="unreadable") from None
     if start.startswith(b"\x1f\x8b"):
         return                     # gzip-compressed FITS: astropy checks it when reading
     if not start.startswith(b"SIMPLE  =") and not start.startswith(b"SIMPLE="):
-        raise InputError(path, "is not a FITS file (no SIMPLE card at the start)")
+        raise InputError(path, "is not a FITS file (no SIMPLE card at the start)",
+                         category="unreadable")
     size = os.path.getsize(path)
     if size % 2880:
         raise InputError(path, f"is a truncated FITS file ({size} bytes, not a whole "
-                               "number of 2880-byte FITS blocks)")
+                               "number of 2880-byte FITS blocks)", category="unreadable")
 
 
 def _is_truncation(err):
@@ -236,10 +175,11 @@ def _image_hdu(hdul, path):
             continue
         naxis = hdu.header.get("NAXIS")
         if naxis != 2:
-            raise InputError(path, f"holds a {naxis}-D image, not a 2-D SDO image")
+            raise InputError(path, f"holds a {naxis}-D image, not a 2-D SDO image",
+                             category="unreadable")
         _check_cards(hdu.header, path)
         return hdu
-    raise InputError(path, "holds no image (every HDU is empty)")
+    raise InputError(path, "holds no image (every HDU is empty)", category="unreadable")
 
 
 # Keywords that, when present, must be finite real numbers (not text, not T/F).
@@ -255,7 +195,7 @@ def _check_cards(header, path):
             card.value
         except Exception:
             raise InputError(path, f"has an unparsable header card {card.keyword or '(blank)'}: "
-                                   f"{str(card.image).strip()!r}") from None
+                                   f"{str(card.image).strip()!r}", category="header") from None
     for name in NUMERIC_KEYWORDS:
         value = header.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -264,7 +204,7 @@ def _check_cards(header, path):
                 or (isinstance(value, int) and abs(value) >= 2 ** 63) \
                 or not np.isfinite(float(value)):
             raise InputError(path, f"has an unusable value {name}={value!r} "
-                                   "(a finite number is required)")
+                                   "(a finite number is required)", category="header")
 
 
 def _block_sum(a, k):
@@ -407,8 +347,9 @@ def read_header(path):
         raise
     except Exception as err:
         if _is_truncation(err):
-            raise InputError(path, "is a truncated FITS file") from None
-        raise InputError(path, f"is not a readable FITS file ({err})") from None
+            raise InputError(path, "is a truncated FITS file", category="unreadable") from None
+        raise InputError(path, f"is not a readable FITS file ({err})",
+                         category="unreadable") from None
 
 
 def detect_kind(header, path="<header>"):
@@ -429,29 +370,29 @@ def detect_kind(header, path="<header>"):
             if _HMI_MAGNETOGRAM_CONTENT not in content or "VECTOR" in content:
                 raise InputError(path, f"is an HMI {content.lower()} image (CONTENT="
                                        f"{header.get('CONTENT')!r}), not a line-of-sight "
-                                       "magnetogram (hmi.M_720s or hmi.M_45s)")
+                                       "magnetogram (hmi.M_720s or hmi.M_45s)", category="product")
         elif bunit not in ("gauss", "g", "mx/cm^2", "mx/cm2"):
             raise InputError(path, "is an HMI file that is not a line-of-sight magnetogram "
                                    "(no CONTENT keyword and BUNIT is "
-                                   f"{header.get('BUNIT')!r}, not Gauss)")
+                                   f"{header.get('BUNIT')!r}, not Gauss)", category="product")
         return "hmi"
     if "AIA" in telescope or instrument.startswith("AIA"):
         if str(header.get("IMG_TYPE", "LIGHT")).strip().upper() == "DARK":
             raise InputError(path, "is an AIA dark frame (IMG_TYPE='DARK'), not an image "
-                                   "of the Sun")
+                                   "of the Sun", category="product")
         wavelength = header.get("WAVELNTH")
         if wavelength is None:
             raise InputError(path, "is missing the required keyword WAVELNTH "
-                                   "(the AIA passband)")
+                                   "(the AIA passband)", category="header")
         try:
             return get_passband(f"{float(wavelength):.0f}").name
         except (SolarEUVError, ValueError):
             raise InputError(path, f"has the unknown AIA passband WAVELNTH={wavelength!r}; "
                                    "this package models 94, 131, 171, 193, 211, 304, 335, "
-                                   "1600 and 1700 A") from None
+                                   "1600 and 1700 A", category="product") from None
     raise InputError(path, "is neither an SDO/HMI magnetogram nor an SDO/AIA image "
                            f"(TELESCOP={header.get('TELESCOP')!r}, "
-                           f"INSTRUME={header.get('INSTRUME')!r})")
+                           f"INSTRUME={header.get('INSTRUME')!r})", category="product")
 
 
 def _check_keywords(header, kind, path):
@@ -466,7 +407,7 @@ def _check_keywords(header, kind, path):
             present = True
         if not present:
             which = " or ".join(names)
-            raise InputError(path, f"is missing the required keyword {which}")
+            raise InputError(path, f"is missing the required keyword {which}", category="header")
     if kind != "hmi":
         exptime = header.get("EXPTIME")
         try:
@@ -474,106 +415,82 @@ def _check_keywords(header, kind, path):
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            raise InputError(path, f"has an unusable exposure time EXPTIME={exptime!r}")
+            raise InputError(path, f"has an unusable exposure time EXPTIME={exptime!r}",
+                             category="header")
     for name in ("CDELT1", "CDELT2"):
         try:
             ok = float(header[name]) != 0 and np.isfinite(float(header[name]))
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            raise InputError(path, f"has an unusable plate scale {name}={header[name]!r}")
+            raise InputError(path, f"has an unusable plate scale {name}={header[name]!r}",
+                             category="header")
 
 
-def quality_problems(quality, kind):
-    """Split a QUALITY word into fatal and non-fatal findings.
+def check_full_disk(image, path="<map>", margin=0.02):
+    """Refuse a cutout: the whole solar disk must lie inside the image.
+
+    The disk centre (world point 0", 0") and radius (``RSUN_OBS`` over the
+    plate scale) are taken from the header's WCS keywords; every limb point
+    must fall within the image, allowing ``margin`` of the radius for
+    pointing jitter.
 
     Parameters
     ----------
-    quality : int
-        The ``QUALITY`` keyword.
-    kind : str
-        ``"hmi"`` or an AIA passband name.
-
-    Returns
-    -------
-    fatal, warn : list of str
-        Descriptions (``"bit 12 (spacecraft eclipse)"``) of the set bits that
-        make the image unusable, and of those that only deserve a warning.
-    """
-    quality = int(quality) & 0xFFFFFFFF
-    fatal, warn = [], []
-    for bit in range(32):
-        if not quality & (1 << bit):
-            continue
-        if kind == "hmi":
-            if bit == 30:
-                warn.append("bit 30 (HMI: target filtergram missing)")
-            elif bit in HMI_FATAL_QUALITY_BITS:
-                fatal.append(f"bit {bit} ({HMI_FATAL_QUALITY_BITS[bit]})")
-            else:
-                warn.append(f"bit {bit}")
-        else:
-            if bit in AIA_FATAL_QUALITY_BITS:
-                fatal.append(f"bit {bit} ({AIA_FATAL_QUALITY_BITS[bit]})")
-            elif bit not in AIA_BENIGN_QUALITY_BITS:
-                warn.append(f"bit {bit}")
-    return fatal, warn
-
-
-def _check_quality(header, kind, path):
-    quality = header.get("QUALITY", 0)
-    try:
-        quality = int(quality)
-    except (TypeError, ValueError):
-        raise InputError(path, f"has an unreadable QUALITY keyword {quality!r}") from None
-    fatal, warn = quality_problems(quality, kind)
-    if fatal:
-        raise InputError(path, f"is flagged unusable by QUALITY=0x{quality & 0xFFFFFFFF:08X}: "
-                               + ", ".join(fatal))
-    if warn:
-        return (f"{path}: QUALITY=0x{quality & 0xFFFFFFFF:08X} has "
-                + ", ".join(warn) + " set; using the image anyway")
-    return None
-
-
-def check_full_disk(smap, path="<map>", margin=0.02):
-    """Refuse a cutout: the whole solar disk must lie inside the image.
-
-    The disk centre (world point 0", 0") and radius (``rsun_obs`` over the
-    plate scale) are taken from the header; every limb point must fall
-    within the image, allowing ``margin`` of the radius for pointing jitter.
+    image : sunpy.map.GenericMap or astropy.io.fits.Header
+        A map, or the header of a file (``NAXIS1``, ``NAXIS2`` give the
+        image size): the check needs no pixel data.
+    path : str
+        The file, named in the message.
+    margin : float
+        Allowed overhang as a fraction of the radius.
 
     Raises
     ------
     solar_euv.exceptions.InputError
-        If part of the disk lies outside the image.
+        If part of the disk lies outside the image (category ``"cutout"``).
     """
-    import astropy.units as u
-
-    ny, nx = smap.data.shape
-    scale = abs(float(smap.scale[0].to_value(u.arcsec / u.pix)))
-    radius = float(smap.rsun_obs.to_value(u.arcsec)) / scale
-    cx, cy = _disk_centre_pixel(smap)
+    meta = getattr(image, "meta", image)
+    if hasattr(image, "data"):
+        ny, nx = image.data.shape
+    else:
+        ny, nx = int(meta["NAXIS2"]), int(meta["NAXIS1"])
+    scale = abs(float(meta["cdelt1"]))
+    radius = _header_rsun_obs(meta) / scale
+    cx, cy = _disk_centre_pixel(meta)
     slack = margin * radius
     if (cx - radius < -0.5 - slack or cx + radius > nx - 0.5 + slack
             or cy - radius < -0.5 - slack or cy + radius > ny - 0.5 + slack):
         raise InputError(path, f"is a cutout or partial field of view ({nx}x{ny} px with the "
                                f"disk centre at pixel ({cx:.0f}, {cy:.0f}) and radius "
-                               f"{radius:.0f} px), not a full-disk image")
+                               f"{radius:.0f} px), not a full-disk image", category="cutout")
 
 
-def _disk_centre_pixel(smap):
+def _rotation_matrix(meta):
+    """The ``PCi_j`` matrix of a header, from ``PCi_j`` or else ``CROTA2``.
+
+    As :attr:`sunpy.map.GenericMap.rotation_matrix` reads it: with no
+    ``PCi_j`` keywords, ``CROTA2`` (degrees, 0 when absent) and the ratio
+    ``lam = CDELT2 / CDELT1`` give ``[[cos, -lam sin], [sin / lam, cos]]``.
+    """
+    if meta.get("PC1_1") is not None:
+        return np.array([[float(meta.get("PC1_1", 1.0)), float(meta.get("PC1_2", 0.0))],
+                         [float(meta.get("PC2_1", 0.0)), float(meta.get("PC2_2", 1.0))]])
+    lam = float(meta["cdelt2"]) / float(meta["cdelt1"])
+    p = np.deg2rad(float(meta.get("CROTA2", 0.0) or 0.0))
+    return np.array([[np.cos(p), -lam * np.sin(p)], [np.sin(p) / lam, np.cos(p)]])
+
+
+def _disk_centre_pixel(meta):
     """0-based pixel (x, y) of the disk centre from the FITS WCS keywords.
 
     Linear WCS: ``world - CRVAL = CDELT * PC @ (pixel - (CRPIX - 1))``
     solved for world (0, 0).
     """
-    meta = smap.meta
     crpix = np.array([float(meta["crpix1"]), float(meta["crpix2"])]) - 1.0
     crval = np.array([float(meta["crval1"]), float(meta["crval2"])])
     cdelt = np.array([float(meta["cdelt1"]), float(meta["cdelt2"])])
-    pc = np.asarray(smap.rotation_matrix, dtype=float)
-    offset = np.linalg.solve(pc, (-crval) / cdelt)
+    offset = np.linalg.solve(_rotation_matrix(meta), (-crval) / cdelt)
     x, y = crpix + offset
     return float(x), float(y)
 
@@ -618,21 +535,24 @@ def read_sdo(path, *, grid_size=None):
                 header = hdu.header.copy()
                 kind = detect_kind(header, path)
                 _check_keywords(header, kind, path)
-                quality_note = _check_quality(header, kind, path)
+                quality_note = check_quality(header, kind, path)
                 raw = hdu.data
                 if raw is None:
-                    raise InputError(path, "holds no image (every HDU is empty)")
+                    raise InputError(path, "holds no image (every HDU is empty)",
+                                     category="unreadable")
                 raw = np.asarray(raw)
     except InputError:
         raise
     except Exception as err:  # astropy raises OSError, ValueError, TypeError, ...
         if _is_truncation(err):
-            raise InputError(path, "is a truncated FITS file") from None
-        raise InputError(path, f"is not a readable FITS file ({err})") from None
+            raise InputError(path, "is a truncated FITS file", category="unreadable") from None
+        raise InputError(path, f"is not a readable FITS file ({err})",
+                         category="unreadable") from None
     if quality_note:
         warnings.warn(quality_note, SolarEUVWarning, stacklevel=2)
     if raw.ndim != 2:
-        raise InputError(path, f"holds a {raw.ndim}-D image, not a 2-D SDO image")
+        raise InputError(path, f"holds a {raw.ndim}-D image, not a 2-D SDO image",
+                         category="unreadable")
     k = 1
     if grid_size is not None:
         target = _header_rsun_obs(header) / solar_radius_px(grid_size)
@@ -642,7 +562,7 @@ def read_sdo(path, *, grid_size=None):
                       bzero=float(header.get("BZERO", 0.0)), blank=blank)
     del raw
     if data is None:
-        raise InputError(path, "holds no finite pixel (all NaN or BLANK)")
+        raise InputError(path, "holds no finite pixel (all NaN or BLANK)", category="damaged")
     header = _binned_header(header, k, data.shape)
     try:
         with warnings.catch_warnings():
@@ -652,7 +572,8 @@ def read_sdo(path, *, grid_size=None):
     except InputError:
         raise
     except Exception as err:
-        raise InputError(path, f"has a header sunpy cannot turn into a map ({err})") from None
+        raise InputError(path, f"has a header sunpy cannot turn into a map ({err})",
+                         category="header") from None
     return SDOImage(map=smap, kind=kind, path=str(pathlib.Path(path)), binning=k)
 
 
@@ -664,7 +585,8 @@ def read_hmi(path):
     """
     image = read_sdo(path)
     if image.kind != "hmi":
-        raise InputError(path, f"is an AIA {image.kind} A image, not an HMI magnetogram")
+        raise InputError(path, f"is an AIA {image.kind} A image, not an HMI magnetogram",
+                         category="product")
     return image.map
 
 
@@ -676,5 +598,5 @@ def read_aia(path):
     """
     image = read_sdo(path)
     if image.kind == "hmi":
-        raise InputError(path, "is an HMI magnetogram, not an AIA image")
+        raise InputError(path, "is an HMI magnetogram, not an AIA image", category="product")
     return image.map
