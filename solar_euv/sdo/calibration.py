@@ -75,8 +75,9 @@ def correction_table_info(correction_table=None):
 
 @functools.lru_cache(maxsize=8)
 def _load_table(path_str, mtime):
-    from aiapy.calibrate.util import get_correction_table
+    from solar_euv.sdo.thirdparty import import_module
 
+    get_correction_table = import_module("aiapy.calibrate.util").get_correction_table
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -117,6 +118,12 @@ def load_correction_table(correction_table=None):
     return _load_table(str(path), mtime)
 
 
+def _table_name(correction_table):
+    if correction_table is None or isinstance(correction_table, (str, os.PathLike)):
+        return correction_table_path(correction_table).name
+    return "the given correction table"
+
+
 def degradation_factor(passband, time, correction_table=None):
     """Degradation factor of an AIA passband at a time (divide data by it).
 
@@ -140,8 +147,9 @@ def degradation_factor(passband, time, correction_table=None):
     solar_euv.exceptions.SolarEUVError
         For an unknown passband, or a time outside every epoch of the table.
     """
-    from aiapy.calibrate import degradation
+    from solar_euv.sdo.thirdparty import aiapy_calibrate
 
+    degradation = aiapy_calibrate().degradation
     if isinstance(passband, u.Quantity):
         passband = f"{passband.to_value(u.AA):.0f}"
     band = get_passband(passband)
@@ -155,18 +163,16 @@ def degradation_factor(passband, time, correction_table=None):
             warnings.simplefilter("ignore")
             value = degradation(band.wavelength, obstime, correction_table=table)
     except ValueError as err:
-        name = correction_table_path(correction_table).name if (
-            correction_table is None or isinstance(correction_table, (str, os.PathLike))
-        ) else "the given correction table"
         message = (f"no degradation correction for AIA {band.name} at {obstime.isot} "
-                   f"in {name}: {err}")
+                   f"in {_table_name(correction_table)}: {err}")
         raise SolarEUVError(message) from None
     factor = float(u.Quantity(value).to_value(u.dimensionless_unscaled).ravel()[0])
     newest = Time(max(str(d) for d in table["DATE"]), scale="utc")
     if obstime > newest:
-        warnings.warn(f"the degradation of AIA {band.name} at {obstime.isot} is extrapolated "
-                      f"past the correction table (made {newest.isot[:10]}); give a newer "
-                      "aia_V*_response_table.txt for data after that date",
+        warnings.warn(f"the degradation of AIA {band.name} is extrapolated past the correction "
+                      f"table {_table_name(correction_table)} (made {newest.isot[:10]}) for "
+                      "images after that date; give a newer aia_V*_response_table.txt "
+                      "(solar-euv prepare --correction-table FILE)",
                       SolarEUVWarning, stacklevel=2)
     if not factor > 0.0:
         message = (f"the degradation correction for AIA {band.name} at {obstime.isot} is "

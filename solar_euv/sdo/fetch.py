@@ -430,8 +430,9 @@ class FetchResult:
 
 def _default_client(email):
     """A drms client; with an e-mail address, JSOC is asked whether it is registered."""
-    import drms
+    from solar_euv.sdo import thirdparty
 
+    drms = thirdparty.drms()
     try:
         return drms.Client(email=email)
     except ValueError:
@@ -441,8 +442,9 @@ def _default_client(email):
 
 
 def _query(client, ds):
-    import drms
+    from solar_euv.sdo import thirdparty
 
+    drms = thirdparty.drms()
     try:
         return client.query(ds, key=",".join(QUERY_KEYS))
     except drms.DrmsQueryError as err:
@@ -463,8 +465,9 @@ def _record_key(record_name):
 
 
 def _export(client, channel, records, email, timeout):
-    import drms
+    from solar_euv.sdo import thirdparty
 
+    drms = thirdparty.drms()
     ds = export_query(channel, [r.recnum for r in records])
     try:
         request = client.export(ds, method="url", protocol="fits", email=email)

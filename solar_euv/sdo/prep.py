@@ -418,24 +418,34 @@ def prepare_file(path, size=1024, *, correction_table=None, degradation=True, or
 
 
 def _prepare_one(args):
-    """Worker: a PreparedImage, or the error as plain data (InputError does not pickle)."""
+    """Worker: ``(result, warnings)``.
+
+    ``result`` is a PreparedImage, or the error as plain data; ``warnings``
+    lists the ``(category, message)`` of the warnings preparing it raised,
+    for the calling process to show (each once), not the worker.
+    """
     path, size, kwargs = args
-    try:
-        return prepare_file(path, size, **kwargs)
-    except InputError as err:
-        return ("InputError", err.path, err.problem)
-    except SolarEUVError as err:
-        return ("SolarEUVError", str(err))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = prepare_file(path, size, **kwargs)
+        except InputError as err:
+            result = ("InputError", err.path, err.problem, err.category)
+        except SolarEUVError as err:
+            result = ("SolarEUVError", os.fspath(path), str(err))
+    return result, [(w.category, str(w.message)) for w in caught]
 
 
-def _as_error(result):
+def _as_error(result, on_error):
     if result[0] == "InputError":
-        return InputError(result[1], result[2])
-    return SolarEUVError(result[1])
+        return InputError(*result[1:])
+    if on_error == "raise":
+        return SolarEUVError(result[2])
+    return InputError(result[1], result[2])
 
 
 def prepare_files(paths, size=1024, *, workers=1, progress=True, on_error="raise",
-                  correction_table=None, degradation=True, order=3):
+                  correction_table=None, degradation=True, order=3, shown=None):
     """Prepare many files in parallel processes; yield results in input order.
 
     Parameters
@@ -450,20 +460,28 @@ def prepare_files(paths, size=1024, *, workers=1, progress=True, on_error="raise
         4096 px input.
     progress : bool
         Show a progress bar (tqdm, on stderr).
-    on_error : {"raise", "warn"}
-        On an unusable file, raise its :class:`InputError`, or warn
-        (:class:`~solar_euv.exceptions.SolarEUVWarning`) and skip it.
+    on_error : {"raise", "warn", "return"}
+        On an unusable file, raise its :class:`InputError`; or warn
+        (:class:`~solar_euv.exceptions.SolarEUVWarning`) and skip it; or
+        yield the :class:`InputError` in its place (so that results stay
+        aligned with ``paths``).
     correction_table, degradation, order
         As in :func:`prepare_aia`.
+    shown : set, optional
+        ``(category, message)`` of the warnings already shown; the warnings
+        the files raise (in worker processes or here) are shown by this
+        process, each message once, and added to it.  A new set by default.
 
     Yields
     ------
-    PreparedImage
+    PreparedImage or InputError
     """
     from solar_euv.exceptions import SolarEUVWarning
 
-    if on_error not in ("raise", "warn"):
-        raise SolarEUVError(f"on_error must be 'raise' or 'warn'; received {on_error!r}")
+    if on_error not in ("raise", "warn", "return"):
+        raise SolarEUVError("on_error must be 'raise', 'warn' or 'return'; received "
+                            f"{on_error!r}")
+    shown = set() if shown is None else shown
     paths = [os.fspath(p) for p in paths]
     kwargs = {"correction_table": correction_table, "degradation": degradation,
               "order": order}
@@ -475,12 +493,19 @@ def prepare_files(paths, size=1024, *, workers=1, progress=True, on_error="raise
         else:
             results = _pool(int(workers)).map(_prepare_one, jobs)
         try:
-            for result in results:
+            for result, caught in results:
                 bar.update(1)
+                for category, message in caught:
+                    if (category, message) not in shown:
+                        shown.add((category, message))
+                        warnings.warn(message, category, stacklevel=1)
                 if isinstance(result, tuple):
-                    error = _as_error(result)
+                    error = _as_error(result, on_error)
                     if on_error == "raise":
                         raise error
+                    if on_error == "return":
+                        yield error
+                        continue
                     warnings.warn(f"skipped: {error}", SolarEUVWarning, stacklevel=2)
                     continue
                 yield result
@@ -514,7 +539,7 @@ def _pool(workers):
 
 
 # Imported once by the fork server, so that forked workers start ready.
-_WORKER_MODULES = (__name__, "sunpy.map", "aiapy.calibrate", "skimage.transform",
+_WORKER_MODULES = (__name__, "sunpy.map", "solar_euv.sdo.thirdparty", "skimage.transform",
                    "astropy.io.fits")
 
 
