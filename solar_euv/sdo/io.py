@@ -57,6 +57,7 @@ __all__ = [
     "detect_kind",
     "observation_time",
     "check_full_disk",
+    "validate_header",
     "REQUIRED_KEYWORDS",
     "NUMERIC_KEYWORDS",
 ]
@@ -427,6 +428,44 @@ def _check_keywords(header, kind, path):
                              category="header")
 
 
+def validate_header(header, path="<header>"):
+    """Everything that can be checked without the pixels, in one call.
+
+    The product (:func:`detect_kind`), the required keywords, the
+    ``QUALITY`` word (:func:`solar_euv.sdo.quality.check_quality`) and the
+    full disk (:func:`check_full_disk`): a batch uses it to set unusable
+    files aside before pairing them, :func:`read_sdo` before reading data.
+
+    Parameters
+    ----------
+    header : astropy.io.fits.Header
+        Header of the image HDU (:func:`read_header`).
+    path : str
+        The file, named in messages.
+
+    Returns
+    -------
+    kind : str
+        ``"hmi"`` or the AIA passband name.
+    quality_note : str or None
+        Warning text for QUALITY bits that deserve one.
+
+    Raises
+    ------
+    solar_euv.exceptions.InputError
+        For the first problem found.
+    """
+    kind = detect_kind(header, path)
+    _check_keywords(header, kind, path)
+    quality_note = check_quality(header, kind, path)
+    try:
+        check_full_disk(header, path)
+    except (ArithmeticError, ValueError, TypeError, KeyError, np.linalg.LinAlgError) as err:
+        raise InputError(path, f"has WCS keywords that do not place the solar disk ({err})",
+                         category="header") from None
+    return kind, quality_note
+
+
 def check_full_disk(image, path="<map>", margin=0.02):
     """Refuse a cutout: the whole solar disk must lie inside the image.
 
@@ -533,9 +572,7 @@ def read_sdo(path, *, grid_size=None):
             with fits.open(path, memmap=False, do_not_scale_image_data=True) as hdul:
                 hdu = _image_hdu(hdul, path)
                 header = hdu.header.copy()
-                kind = detect_kind(header, path)
-                _check_keywords(header, kind, path)
-                quality_note = check_quality(header, kind, path)
+                kind, quality_note = validate_header(header, path)
                 raw = hdu.data
                 if raw is None:
                     raise InputError(path, "holds no image (every HDU is empty)",
@@ -568,7 +605,6 @@ def read_sdo(path, *, grid_size=None):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             smap = sunpy.map.Map((data, header))
-            check_full_disk(smap, path)
     except InputError:
         raise
     except Exception as err:
