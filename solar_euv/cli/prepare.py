@@ -26,6 +26,16 @@ def _size(ctx, param, value):
     return value
 
 
+def _correction_table(ctx, param, value):
+    if value is None:
+        return None
+    if value.lower() == "jsoc":
+        return "jsoc"
+    if not os.path.isfile(value):
+        raise click.BadParameter(f"'jsoc' or an existing table file; {value!r} is neither")
+    return value
+
+
 def _describe(path):
     """Kind and time of one file from its header (no data read), after validating it.
 
@@ -65,9 +75,11 @@ class _DropMagnetogram(Exception):
                    "(a duration with a unit: 6min, 360s).")
 @click.option("--workers", type=click.IntRange(1, 256), default=os.cpu_count() or 1,
               show_default="number of CPUs", help="Processes preparing files in parallel.")
-@click.option("--correction-table", type=click.Path(exists=True, dir_okay=False),
-              default=None, help="AIA degradation correction table "
-                                 "(default: the V8 table shipped with the package).")
+@click.option("--correction-table", default=None, callback=_correction_table,
+              metavar="FILE|jsoc",
+              help="AIA degradation correction table: a file (aia_V*_response_table.txt), "
+                   "or 'jsoc' for the current table from JSOC (cached; needs the network). "
+                   "Default: the V8 table shipped with the package (made 2017-12-10).")
 @click.option("--shard-size", type=click.IntRange(1, 4096), default=128, show_default=True,
               help="Target shard size in MiB (at least 16 shards per split when possible).")
 @click.option("--strict", is_flag=True,
@@ -113,7 +125,14 @@ def command(raw_dir, out_dir, size, splits_spec, passbands, tolerance, workers,
     ranges = parse_splits(splits_spec)
     chosen = parse_passbands([passbands])
     tolerance = parse_tolerance(tolerance)
-    table = correction_table_info(correction_table)
+    if correction_table == "jsoc":
+        from solar_euv.sdo.jsoc_table import fetch_correction_table
+
+        table = correction_table_info(fetch_correction_table())
+        table["source"] = "JSOC aia.response (aiapy get_correction_table)"
+    else:
+        table = correction_table_info(correction_table)
+        table["source"] = "file" if correction_table else "shipped with solar_euv"
 
     files = find_fits_files(raw_dir)
     if not files:
@@ -200,7 +219,7 @@ def _build(assigned, pairing, out_dir, root, size, chosen, tolerance, table, ran
 
     rel = (lambda p: os.path.relpath(p, root))
     metadata = {
-        "calibration": {"correction_table": {"name": table["name"], "sha256": table["sha256"]},
+        "calibration": {"correction_table": {k: table[k] for k in ("name", "sha256", "source")},
                         "degradation": True, "interpolation": "cubic spline",
                         "module": "solar_euv.sdo.prep"},
         "pairing": {"tolerance_s": float(tolerance.to_value("s")),

@@ -10,8 +10,9 @@ come from an ``aia_V*_response_table.txt`` table.
 This package ships the version 8 table
 (``data/aia_V8_20171210_050627_response_table.txt``, installed as
 ``solar_euv.data``), valid until 2030; a newer table downloaded from SolarSoft
-(``$SSW/sdo/aia/response/``) can be given by path.  Nothing here contacts
-JSOC or SSW.
+(``$SSW/sdo/aia/response/``) can be given by path, and
+:func:`solar_euv.sdo.jsoc_table.fetch_correction_table` fetches the current
+one from JSOC into a file.  Nothing here contacts JSOC or SSW.
 """
 import functools
 import hashlib
@@ -118,6 +119,11 @@ def load_correction_table(correction_table=None):
     return _load_table(str(path), mtime)
 
 
+_NEWER_TABLE = ("give a newer table: solar-euv prepare --correction-table jsoc (the current "
+                "table, fetched from JSOC) or --correction-table FILE (an "
+                "aia_V*_response_table.txt)")
+
+
 def _table_name(correction_table):
     if correction_table is None or isinstance(correction_table, (str, os.PathLike)):
         return correction_table_path(correction_table).name
@@ -171,13 +177,10 @@ def degradation_factor(passband, time, correction_table=None):
     if obstime > newest:
         warnings.warn(f"the degradation of AIA {band.name} is extrapolated past the correction "
                       f"table {_table_name(correction_table)} (made {newest.isot[:10]}) for "
-                      "images after that date; give a newer aia_V*_response_table.txt "
-                      "(solar-euv prepare --correction-table FILE)",
-                      SolarEUVWarning, stacklevel=2)
+                      f"images after that date; {_NEWER_TABLE}", SolarEUVWarning, stacklevel=2)
     if not factor > 0.0:
         message = (f"the degradation correction for AIA {band.name} at {obstime.isot} is "
-                   f"{factor:.3g}, not physical (the table is extrapolated too far); "
-                   "give a newer aia_V*_response_table.txt (solar-euv prepare "
-                   "--correction-table)")
+                   f"{factor:.3g} in {_table_name(correction_table)}, not physical (the table "
+                   f"is extrapolated too far); {_NEWER_TABLE}")
         raise SolarEUVError(message)
     return factor

@@ -98,7 +98,7 @@ def _too_large(path, detail):
     """
     return InputError(path or "<map>", f"holds {detail}: damaged data, not an SDO image (SDO "
                                        "pixel values stay below about 1e6; anything beyond "
-                                       f"{MAX_ABS_VALUE:.0e} is refused)")
+                                       f"{MAX_ABS_VALUE:.0e} is refused)", category="damaged")
 
 
 def _check_magnitude(image):
@@ -289,7 +289,8 @@ def prepare_hmi(map_or_path, size=1024, *, order=3):
     image = _as_image(map_or_path, size)
     if image.kind != "hmi":
         raise InputError(image.path or "<map>",
-                         f"is an AIA {image.kind} A image, not an HMI magnetogram")
+                         f"is an AIA {image.kind} A image, not an HMI magnetogram",
+                         category="product")
     size, centre, radius = _grid(size)
     _check_magnitude(image)
     out = resample_to_grid(image.map, (size, size), centre,
@@ -325,7 +326,8 @@ def _aia_factors(image, correction_table, degradation):
         except SolarEUVError as err:
             # A time the table cannot correct (an unphysical extrapolation far
             # past the table, or before its first epoch): name the image.
-            raise InputError(image.path or "<map>", f"cannot be calibrated: {err}") from None
+            raise InputError(image.path or "<map>", f"cannot be calibrated: {err}",
+                             category="uncorrectable") from None
     return exptime, factor
 
 
@@ -361,7 +363,8 @@ def prepare_aia(map_or_path, size=1024, correction_table=None, degradation=True,
 
 def _prepare_aia(image, size, correction_table, degradation, order):
     if image.kind == "hmi":
-        raise InputError(image.path or "<map>", "is an HMI magnetogram, not an AIA image")
+        raise InputError(image.path or "<map>", "is an HMI magnetogram, not an AIA image",
+                         category="product")
     size, centre, radius = _grid(size)
     exptime, factor = _aia_factors(image, correction_table, degradation)
     _check_magnitude(image)
