@@ -30,6 +30,10 @@ Each error carries a ``category`` (:data:`solar_euv.exceptions.CATEGORIES`:
 ``unreadable``, ``product``, ``header``, ``cutout``, ``QUALITY``, ``damaged``)
 so that a batch can count what it skipped.
 
+The checks that need no pixels live in :mod:`solar_euv.sdo.headers` and the
+block averaging in :mod:`solar_euv.sdo.binning`; their public names are
+available here too.
+
 NaN handling: pixels that are NaN or equal to ``BLANK`` are NaN in the
 returned map (HMI leaves off-disk pixels NaN); :mod:`solar_euv.sdo.prep`
 treats them as missing.  A file without any finite pixel is refused.
@@ -42,9 +46,11 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.io import fits
 
-from solar_euv.exceptions import InputError, SolarEUVError, SolarEUVWarning
-from solar_euv.passbands import get_passband
-from solar_euv.sdo.quality import check_quality
+from solar_euv.exceptions import InputError, SolarEUVWarning
+from solar_euv.sdo.binning import bin_factor, block_mean
+from solar_euv.sdo.headers import (NUMERIC_KEYWORDS, REQUIRED_KEYWORDS, _check_cards,
+                                   _header_rsun_obs, _observation_time, check_full_disk,
+                                   detect_kind, observation_time, validate_header)
 
 __all__ = [
     "SDOImage",
@@ -61,18 +67,6 @@ __all__ = [
     "REQUIRED_KEYWORDS",
     "NUMERIC_KEYWORDS",
 ]
-
-# Keywords every SDO file needs to be placed on the common grid.
-REQUIRED_KEYWORDS = {
-    "common": ("DATE-OBS|T_OBS", "CDELT1", "CDELT2", "CRPIX1", "CRPIX2",
-               "CRVAL1", "CRVAL2", "RSUN_OBS|DSUN_OBS", "CROTA2|PC1_1"),
-    "aia": ("WAVELNTH", "EXPTIME"),
-    "hmi": (),
-}
-"""Required keywords by instrument; ``A|B`` means either of them."""
-
-_HMI_MAGNETOGRAM_CONTENT = "MAGNETOGRAM"
-
 
 @dataclass(frozen=True)
 class SDOImage:
@@ -112,35 +106,6 @@ class SDOImage:
     def time(self):
         """Observation time as an :class:`astropy.time.Time` (UTC)."""
         return _observation_time(self.map.meta)
-
-
-def observation_time(header):
-    """Observation time of a FITS header or map meta, as UTC :class:`~astropy.time.Time`.
-
-    ``T_OBS`` (mid-exposure; HMI writes it in TAI as ``2014.01.01_00:00:00_TAI``)
-    is preferred, then ``DATE-OBS``.  Returns None when neither is readable.
-    """
-    return _observation_time(header)
-
-
-def _observation_time(meta):
-    from astropy.time import Time
-
-    for key in ("t_obs", "date-obs", "date_obs"):
-        value = meta.get(key)
-        if value:
-            text = str(value).strip()
-            scale = "utc"
-            if text.endswith("_TAI"):
-                text, scale = text[:-4], "tai"
-            text = text.rstrip("Z").replace("_", "T")
-            if "." in text[:10]:
-                text = text[:10].replace(".", "-") + text[10:]
-            try:
-                return Time(text, scale=scale).utc
-            except ValueError:
-                continue
-    return None
 
 
 def _precheck(path):
@@ -183,136 +148,6 @@ def _image_hdu(hdul, path):
     raise InputError(path, "holds no image (every HDU is empty)", category="unreadable")
 
 
-# Keywords that, when present, must be finite real numbers (not text, not T/F).
-NUMERIC_KEYWORDS = ("CDELT1", "CDELT2", "CRPIX1", "CRPIX2", "CRVAL1", "CRVAL2", "CROTA2",
-                    "PC1_1", "PC1_2", "PC2_1", "PC2_2", "RSUN_OBS", "DSUN_OBS", "RSUN_REF",
-                    "R_SUN", "BSCALE", "BZERO", "EXPTIME", "WAVELNTH")
-
-
-def _check_cards(header, path):
-    """Refuse a header with an unparsable card or a non-numeric WCS/scaling value."""
-    for card in header.cards:
-        try:
-            card.value
-        except Exception:
-            raise InputError(path, f"has an unparsable header card {card.keyword or '(blank)'}: "
-                                   f"{str(card.image).strip()!r}", category="header") from None
-    for name in NUMERIC_KEYWORDS:
-        value = header.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            continue
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) \
-                or (isinstance(value, int) and abs(value) >= 2 ** 63) \
-                or not np.isfinite(float(value)):
-            raise InputError(path, f"has an unusable value {name}={value!r} "
-                                   "(a finite number is required)", category="header")
-
-
-def _block_sum(a, k):
-    """Sum over ``k x k`` blocks in float32 (strided adds: fast and exact enough)."""
-    if k == 1:
-        return a.astype(np.float32)
-    if a.dtype.itemsize > 2 and a.dtype != np.float32:
-        a = a.astype(np.float32)      # one contiguous conversion beats k strided ones
-    s = a[:, 0::k].astype(np.float32)
-    for i in range(1, k):
-        s += a[:, i::k]
-    out = s[0::k].copy()
-    for i in range(1, k):
-        out += s[i::k]
-    return out
-
-
-def _block_count(mask, k):
-    """Number of True pixels per ``k x k`` block (float32); uint8 adds when they fit."""
-    if k * k > 255:
-        return _block_sum(mask.view(np.uint8), k)
-    m = mask.view(np.uint8)
-    s = m[:, 0::k].copy()
-    for i in range(1, k):
-        s += m[:, i::k]
-    out = s[0::k].copy()
-    for i in range(1, k):
-        out += s[i::k]
-    return out.astype(np.float32)
-
-
-def block_mean(raw, k, *, bscale=1.0, bzero=0.0, blank=None):
-    """Average ``k x k`` blocks of an image, ignoring missing pixels.
-
-    Parameters
-    ----------
-    raw : numpy.ndarray
-        2-D image, integer (stored values) or float.
-    k : int
-        Block size; rows and columns beyond a multiple of ``k`` are dropped
-        (the origin is kept: block ``q`` covers pixels ``k q .. k q + k - 1``,
-        centred on ``k q + (k - 1) / 2``).
-    bscale, bzero : float
-        FITS scaling applied after averaging (it commutes with the mean).
-    blank : int or None
-        Stored value of missing integer pixels (FITS ``BLANK``); NaN marks
-        missing float pixels.
-
-    Returns
-    -------
-    numpy.ndarray or None
-        ``float32`` block means, NaN for blocks without any valid pixel;
-        None when no pixel at all is valid.
-
-    Notes
-    -----
-    Missing pixels of ``raw`` are overwritten with 0 in place (``raw`` is
-    treated as scratch; pass a copy to keep it).
-    """
-    k = int(k)
-    ny, nx = (raw.shape[0] // k) * k, (raw.shape[1] // k) * k
-    a = raw[:ny, :nx]
-    if a.dtype.kind in "iu":
-        invalid = None if blank is None else (a == blank)
-    else:
-        invalid = ~np.isfinite(a)
-    if invalid is not None and not invalid.any():
-        invalid = None
-    if invalid is not None and invalid.all():
-        return None
-    if invalid is None:
-        mean = _block_sum(a, k)
-        if k > 1:
-            mean *= np.float32(1.0 / (k * k))
-    else:
-        a = a.copy() if not a.flags.writeable else a
-        np.copyto(a, 0, where=invalid)   # in place: the caller's array is scratch
-        total = _block_sum(a, k)
-        count = np.float32(k * k) - _block_count(invalid, k)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = total / count
-        mean[count == 0] = np.nan
-    if bscale != 1.0 or bzero != 0.0:
-        mean *= np.float32(bscale)
-        mean += np.float32(bzero)
-    return mean
-
-
-def bin_factor(input_scale, output_scale):
-    """Integer block size for averaging before the warp (at least 1).
-
-    The nearest integer to ``output_scale / input_scale``: 4 for AIA at
-    0.6"/px and 5 for HMI at 0.504"/px going to 1024 (about 2.45"/px).
-    """
-    ratio = float(output_scale) / float(input_scale)
-    return max(1, int(np.floor(ratio + 0.5)))
-
-
-def _header_rsun_obs(header):
-    """Apparent solar radius in arcsec from RSUN_OBS, or RSUN_REF / DSUN_OBS."""
-    value = header.get("RSUN_OBS")
-    if value not in (None, ""):
-        return float(value)
-    rsun_ref = float(header.get("RSUN_REF", 695700000.0) or 695700000.0)
-    return float(np.degrees(np.arcsin(rsun_ref / float(header["DSUN_OBS"]))) * 3600.0)
-
-
 def _binned_header(header, k, shape):
     header = header.copy()
     for card in ("BSCALE", "BZERO", "BLANK", "ZBLANK", "CHECKSUM", "DATASUM"):
@@ -351,187 +186,6 @@ def read_header(path):
             raise InputError(path, "is a truncated FITS file", category="unreadable") from None
         raise InputError(path, f"is not a readable FITS file ({err})",
                          category="unreadable") from None
-
-
-def detect_kind(header, path="<header>"):
-    """``"hmi"`` or the AIA passband name for a FITS header, after validation.
-
-    Raises
-    ------
-    solar_euv.exceptions.InputError
-        Neither HMI nor AIA, an HMI product other than a line-of-sight
-        magnetogram, a dark AIA frame, or an unknown AIA passband.
-    """
-    telescope = str(header.get("TELESCOP", "")).strip().upper()
-    instrument = str(header.get("INSTRUME", "")).strip().upper()
-    if "HMI" in telescope or instrument.startswith("HMI"):
-        content = str(header.get("CONTENT", "")).strip().upper()
-        bunit = str(header.get("BUNIT", "")).strip().lower()
-        if content:
-            if _HMI_MAGNETOGRAM_CONTENT not in content or "VECTOR" in content:
-                raise InputError(path, f"is an HMI {content.lower()} image (CONTENT="
-                                       f"{header.get('CONTENT')!r}), not a line-of-sight "
-                                       "magnetogram (hmi.M_720s or hmi.M_45s)", category="product")
-        elif bunit not in ("gauss", "g", "mx/cm^2", "mx/cm2"):
-            raise InputError(path, "is an HMI file that is not a line-of-sight magnetogram "
-                                   "(no CONTENT keyword and BUNIT is "
-                                   f"{header.get('BUNIT')!r}, not Gauss)", category="product")
-        return "hmi"
-    if "AIA" in telescope or instrument.startswith("AIA"):
-        if str(header.get("IMG_TYPE", "LIGHT")).strip().upper() == "DARK":
-            raise InputError(path, "is an AIA dark frame (IMG_TYPE='DARK'), not an image "
-                                   "of the Sun", category="product")
-        wavelength = header.get("WAVELNTH")
-        if wavelength is None:
-            raise InputError(path, "is missing the required keyword WAVELNTH "
-                                   "(the AIA passband)", category="header")
-        try:
-            return get_passband(f"{float(wavelength):.0f}").name
-        except (SolarEUVError, ValueError):
-            raise InputError(path, f"has the unknown AIA passband WAVELNTH={wavelength!r}; "
-                                   "this package models 94, 131, 171, 193, 211, 304, 335, "
-                                   "1600 and 1700 A", category="product") from None
-    raise InputError(path, "is neither an SDO/HMI magnetogram nor an SDO/AIA image "
-                           f"(TELESCOP={header.get('TELESCOP')!r}, "
-                           f"INSTRUME={header.get('INSTRUME')!r})", category="product")
-
-
-def _check_keywords(header, kind, path):
-    needed = REQUIRED_KEYWORDS["common"] + REQUIRED_KEYWORDS["hmi" if kind == "hmi" else "aia"]
-    for entry in needed:
-        names = entry.split("|")
-        present = False
-        for name in names:
-            value = header.get(name)
-            if value is None or (isinstance(value, str) and not value.strip()):
-                continue
-            present = True
-        if not present:
-            which = " or ".join(names)
-            raise InputError(path, f"is missing the required keyword {which}", category="header")
-    if kind != "hmi":
-        exptime = header.get("EXPTIME")
-        try:
-            ok = float(exptime) > 0
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise InputError(path, f"has an unusable exposure time EXPTIME={exptime!r}",
-                             category="header")
-    for name in ("CDELT1", "CDELT2"):
-        try:
-            ok = float(header[name]) != 0 and np.isfinite(float(header[name]))
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise InputError(path, f"has an unusable plate scale {name}={header[name]!r}",
-                             category="header")
-
-
-def validate_header(header, path="<header>"):
-    """Everything that can be checked without the pixels, in one call.
-
-    The product (:func:`detect_kind`), the required keywords, the
-    ``QUALITY`` word (:func:`solar_euv.sdo.quality.check_quality`) and the
-    full disk (:func:`check_full_disk`): a batch uses it to set unusable
-    files aside before pairing them, :func:`read_sdo` before reading data.
-
-    Parameters
-    ----------
-    header : astropy.io.fits.Header
-        Header of the image HDU (:func:`read_header`).
-    path : str
-        The file, named in messages.
-
-    Returns
-    -------
-    kind : str
-        ``"hmi"`` or the AIA passband name.
-    quality_note : str or None
-        Warning text for QUALITY bits that deserve one.
-
-    Raises
-    ------
-    solar_euv.exceptions.InputError
-        For the first problem found.
-    """
-    kind = detect_kind(header, path)
-    _check_keywords(header, kind, path)
-    quality_note = check_quality(header, kind, path)
-    try:
-        check_full_disk(header, path)
-    except (ArithmeticError, ValueError, TypeError, KeyError, np.linalg.LinAlgError) as err:
-        raise InputError(path, f"has WCS keywords that do not place the solar disk ({err})",
-                         category="header") from None
-    return kind, quality_note
-
-
-def check_full_disk(image, path="<map>", margin=0.02):
-    """Refuse a cutout: the whole solar disk must lie inside the image.
-
-    The disk centre (world point 0", 0") and radius (``RSUN_OBS`` over the
-    plate scale) are taken from the header's WCS keywords; every limb point
-    must fall within the image, allowing ``margin`` of the radius for
-    pointing jitter.
-
-    Parameters
-    ----------
-    image : sunpy.map.GenericMap or astropy.io.fits.Header
-        A map, or the header of a file (``NAXIS1``, ``NAXIS2`` give the
-        image size): the check needs no pixel data.
-    path : str
-        The file, named in the message.
-    margin : float
-        Allowed overhang as a fraction of the radius.
-
-    Raises
-    ------
-    solar_euv.exceptions.InputError
-        If part of the disk lies outside the image (category ``"cutout"``).
-    """
-    meta = getattr(image, "meta", image)
-    if hasattr(image, "data"):
-        ny, nx = image.data.shape
-    else:
-        ny, nx = int(meta["NAXIS2"]), int(meta["NAXIS1"])
-    scale = abs(float(meta["cdelt1"]))
-    radius = _header_rsun_obs(meta) / scale
-    cx, cy = _disk_centre_pixel(meta)
-    slack = margin * radius
-    if (cx - radius < -0.5 - slack or cx + radius > nx - 0.5 + slack
-            or cy - radius < -0.5 - slack or cy + radius > ny - 0.5 + slack):
-        raise InputError(path, f"is a cutout or partial field of view ({nx}x{ny} px with the "
-                               f"disk centre at pixel ({cx:.0f}, {cy:.0f}) and radius "
-                               f"{radius:.0f} px), not a full-disk image", category="cutout")
-
-
-def _rotation_matrix(meta):
-    """The ``PCi_j`` matrix of a header, from ``PCi_j`` or else ``CROTA2``.
-
-    As :attr:`sunpy.map.GenericMap.rotation_matrix` reads it: with no
-    ``PCi_j`` keywords, ``CROTA2`` (degrees, 0 when absent) and the ratio
-    ``lam = CDELT2 / CDELT1`` give ``[[cos, -lam sin], [sin / lam, cos]]``.
-    """
-    if meta.get("PC1_1") is not None:
-        return np.array([[float(meta.get("PC1_1", 1.0)), float(meta.get("PC1_2", 0.0))],
-                         [float(meta.get("PC2_1", 0.0)), float(meta.get("PC2_2", 1.0))]])
-    lam = float(meta["cdelt2"]) / float(meta["cdelt1"])
-    p = np.deg2rad(float(meta.get("CROTA2", 0.0) or 0.0))
-    return np.array([[np.cos(p), -lam * np.sin(p)], [np.sin(p) / lam, np.cos(p)]])
-
-
-def _disk_centre_pixel(meta):
-    """0-based pixel (x, y) of the disk centre from the FITS WCS keywords.
-
-    Linear WCS: ``world - CRVAL = CDELT * PC @ (pixel - (CRPIX - 1))``
-    solved for world (0, 0).
-    """
-    crpix = np.array([float(meta["crpix1"]), float(meta["crpix2"])]) - 1.0
-    crval = np.array([float(meta["crval1"]), float(meta["crval2"])])
-    cdelt = np.array([float(meta["cdelt1"]), float(meta["cdelt2"])])
-    offset = np.linalg.solve(_rotation_matrix(meta), (-crval) / cdelt)
-    x, y = crpix + offset
-    return float(x), float(y)
 
 
 def read_sdo(path, *, grid_size=None):
