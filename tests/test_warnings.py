@@ -49,7 +49,7 @@ def raw_2019(tmp_path_factory):
 
 
 def test_workers_warnings_shown_once_by_the_caller(raw_2019):
-    from solar_euv.sdo.prep import prepare_files
+    from solar_euv.sdo.batch import prepare_files
 
     files = sorted(raw_2019.glob("aia*.fits"))
     assert len(files) == 3

@@ -210,10 +210,10 @@ def _build(assigned, pairing, out_dir, root, size, chosen, tolerance, table, ran
     """Calibrate the paired files and write the shards and manifest (one attempt)."""
     from solar_euv.dataset.build import build_dataset  # TensorFlow: only once inputs known
     from solar_euv.passbands import HMI
-    from solar_euv.sdo import prep
+    from solar_euv.sdo import batch
 
     def load(paths):
-        return prep.prepare_files(paths, size, workers=workers, progress=progress,
+        return batch.prepare_files(paths, size, workers=workers, progress=progress,
                                   correction_table=table["path"], on_error="return",
                                   shown=shown)
 

@@ -3,7 +3,7 @@
 :func:`build_dataset` receives, for each split, the observations (a time and
 the source file of each channel) and a ``load`` function that turns source
 files into arrays on the common grid.  It knows nothing about FITS: the
-command line passes :func:`solar_euv.sdo.prep.prepare_files` as ``load``;
+command line passes :func:`solar_euv.sdo.batch.prepare_files` as ``load``;
 tests pass arrays they made.
 
 Sharding
