@@ -65,6 +65,7 @@ __all__ = [
     "detect_kind",
     "observation_time",
     "check_full_disk",
+    "check_map",
     "quality_problems",
     "REQUIRED_KEYWORDS",
     "NUMERIC_KEYWORDS",
@@ -560,6 +561,37 @@ def check_full_disk(smap, path="<map>", margin=0.02):
         raise InputError(path, f"is a cutout or partial field of view ({nx}x{ny} px with the "
                                f"disk centre at pixel ({cx:.0f}, {cy:.0f}) and radius "
                                f"{radius:.0f} px), not a full-disk image")
+
+
+def check_map(smap, kind, name="<map>"):
+    """Validate an in-memory map as :func:`read_sdo` validates a file.
+
+    Parameters
+    ----------
+    smap : sunpy.map.GenericMap
+    kind : str
+        The kind the caller needs (``"hmi"`` or an AIA passband name).
+    name : str
+        How to name the map in messages.
+
+    Raises
+    ------
+    solar_euv.exceptions.InputError
+        Another kind of image, a missing keyword, a fatal ``QUALITY``, no
+        finite pixel, or a cutout.
+    """
+    header = smap.meta
+    found = detect_kind(header, name)
+    if found != kind:
+        what = "an HMI magnetogram" if found == "hmi" else f"an AIA {found} A image"
+        raise InputError(name, f"is {what}, not the {kind} image needed here")
+    _check_keywords(header, kind, name)
+    note = _check_quality(header, kind, name)
+    if note:
+        warnings.warn(note, SolarEUVWarning, stacklevel=2)
+    if not np.isfinite(np.asarray(smap.data)).any():
+        raise InputError(name, "holds no finite pixel (all NaN or BLANK)")
+    check_full_disk(smap, name)
 
 
 def _disk_centre_pixel(smap):
