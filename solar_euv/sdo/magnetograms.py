@@ -12,6 +12,31 @@ Instruments
 ``hmi``
     SDO/HMI ``hmi.M_720s`` / ``hmi.M_45s`` (validated by
     :func:`solar_euv.sdo.io.read_sdo`); factor 1.
+``mdi``
+    SOHO/MDI full-disk 96-minute magnetograms (``mdi.fd_M_96m_lev182``,
+    1024 x 1024 at about 2"/px, 1996-2011), read by sunpy (``MDIMap``).
+``gong``
+    NSO/GONG full-disk line-of-sight magnetograms (860 x 860 at about
+    2.5"/px, 2006 on), read by sunpy (``GONGMagnetogramMap``, whose
+    ``GONGX``/``GONGY`` coordinates sunpy turns into a helioprojective WCS).
+
+MDI and GONG are converted to HMI-equivalent Gauss with the single scaling
+factors of Liu, Hoeksema, Bertello, Petrie & Pevtsov (2025), "Toward a
+Consensus for Multi-Sourced Photospheric Line-of-Sight Magnetic Field
+Cross-Calibration", Solar Physics 300, doi:10.1007/s11207-025-02523-y:
+``B_HMI = 0.701 * B_MDI`` and ``B_HMI = 1.438 * B_GONG`` (their abstract
+gives 0.701 +- 0.001 and 1.438 +- 0.000).  The paper notes that the factor
+varies with centre-to-limb distance and field strength; one factor for the
+whole disk is what is applied here.  Their sharper and coarser pixels are not
+matched either: on a 1024 grid (about 2.5"/px) HMI's 0.5"/px pixels are
+averaged 5 x 5, while MDI's and GONG's are only resampled, so their lower
+resolution shows as blur, not as fewer pixels (``SRCPLATE`` in every output
+header gives the input's plate scale).
+
+Only full-disk line-of-sight magnetograms are accepted: MDI continuum or
+Dopplergrams, GONG H-alpha or intensity images, synoptic (Carrington) maps
+and cutouts are refused with one sentence naming the file.  MDI and GONG
+``QUALITY`` words are copied to the output header but not judged.
 
 The cross-calibration of every instrument is in :data:`CROSS_CALIBRATION`
 and is recorded in the header of everything generated from it
@@ -19,6 +44,7 @@ and is recorded in the header of everything generated from it
 """
 import os
 import pathlib
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,8 +88,13 @@ class CrossCalibration:
     doi: str = ""
 
 
+_LIU_2025 = "Liu, Hoeksema, Bertello, Petrie, Pevtsov 2025, Sol. Phys. 300"
+_LIU_2025_DOI = "10.1007/s11207-025-02523-y"
+
 CROSS_CALIBRATION = {
     "hmi": CrossCalibration("hmi", "SDO/HMI", 1.0, "none: HMI is the reference"),
+    "mdi": CrossCalibration("mdi", "SOHO/MDI", 0.701, _LIU_2025, _LIU_2025_DOI),
+    "gong": CrossCalibration("gong", "NSO/GONG", 1.438, _LIU_2025, _LIU_2025_DOI),
 }
 """Instrument -> :class:`CrossCalibration`."""
 
@@ -126,9 +157,142 @@ def magnetogram_instrument(meta, path="<map>"):
             raise InputError(path, f"is an AIA {kind} A image, not a line-of-sight "
                                    "magnetogram (HMI, MDI or GONG)")
         return "hmi"
+    if _is_synoptic(meta):
+        raise InputError(path, f"is a synoptic (Carrington) map (CTYPE1="
+                               f"{meta.get('CTYPE1')!r}), not a full-disk magnetogram")
+    if "MDI" in instrument or "MDI" in _upper(meta, "CAMERA") or telescope == "SOHO":
+        content = _upper(meta, "CONTENT")
+        if ("MAGNETOGRAM" not in content if content
+                else _upper(meta, "BUNIT") not in ("GAUSS", "G")):
+            raise InputError(path, "is an MDI image that is not a line-of-sight magnetogram "
+                                   f"(CONTENT={meta.get('CONTENT')!r}, BUNIT="
+                                   f"{meta.get('BUNIT')!r}); full-disk magnetograms are "
+                                   "mdi.fd_M_96m_lev182")
+        return "mdi"
+    if telescope.endswith("GONG"):
+        imtype = _upper(meta, "IMTYPE")
+        if imtype != "MAGNETIC":
+            raise InputError(path, f"is a GONG {imtype.lower() or 'image'} image (IMTYPE="
+                                   f"{meta.get('IMTYPE')!r}), not a line-of-sight "
+                                   "magnetogram (IMTYPE='MAGNETIC')")
+        return "gong"
     raise InputError(path, "is not a line-of-sight magnetogram this package reads "
                            f"(TELESCOP={meta.get('TELESCOP')!r}, "
-                           f"INSTRUME={meta.get('INSTRUME')!r}); it reads SDO/HMI")
+                           f"INSTRUME={meta.get('INSTRUME')!r}); it reads SDO/HMI, "
+                           "SOHO/MDI and NSO/GONG")
+
+
+def _is_synoptic(meta):
+    return _upper(meta, "CTYPE1").startswith(("CRLN", "HGLN", "LON"))
+
+
+def _sunpy_map(path):
+    """Read a FITS file with sunpy; an unreadable one raises :class:`InputError`."""
+    import sunpy.map
+
+    from solar_euv.sdo.io import read_header
+
+    header = read_header(path)           # refuses non-FITS and truncated files, names them
+    magnetogram_instrument(header, path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            smap = sunpy.map.Map(os.fspath(path))
+    except Exception as err:
+        raise InputError(path, f"could not be read by sunpy ({err})") from None
+    if isinstance(smap, list):
+        smap = smap[0]
+    return smap
+
+
+def _observer_map(smap, name):
+    """A plain helioprojective map (FITS WCS keywords) of an MDI or GONG map.
+
+    sunpy knows each instrument's keywords (GONG's ``GONGX`` axes, its
+    ``SEMIDIAM`` radius and GPS time); the copy spells the same WCS the way
+    :mod:`solar_euv.sdo.prep` reads it.  Pixels beyond the limb are set
+    missing so that no sky value bleeds into the disk when resampling.
+    """
+    import astropy.units as u
+    import sunpy.map
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = smap.reference_pixel
+            coord = smap.reference_coordinate
+            scale = smap.scale
+            observer = smap.observer_coordinate
+            header = {
+                "naxis1": smap.data.shape[1], "naxis2": smap.data.shape[0],
+                "ctype1": "HPLN-TAN", "ctype2": "HPLT-TAN",
+                "cunit1": "arcsec", "cunit2": "arcsec",
+                "crpix1": float(ref.x.to_value(u.pix)) + 1.0,
+                "crpix2": float(ref.y.to_value(u.pix)) + 1.0,
+                "crval1": float(coord.Tx.to_value(u.arcsec)),
+                "crval2": float(coord.Ty.to_value(u.arcsec)),
+                "cdelt1": float(scale.axis1.to_value(u.arcsec / u.pix)),
+                "cdelt2": float(scale.axis2.to_value(u.arcsec / u.pix)),
+                "rsun_obs": float(smap.rsun_obs.to_value(u.arcsec)),
+                "dsun_obs": float(observer.radius.to_value(u.m)),
+                "hgln_obs": float(observer.lon.to_value(u.deg)),
+                "hglt_obs": float(observer.lat.to_value(u.deg)),
+                "date-obs": smap.date.utc.isot,
+                "bunit": "G",
+            }
+            matrix = np.asarray(smap.rotation_matrix, dtype=float)
+            for i in range(2):
+                for j in range(2):
+                    header[f"pc{i + 1}_{j + 1}"] = float(matrix[i, j])
+            data = np.array(smap.data, dtype=np.float32)
+            plain = sunpy.map.Map(data, header)
+    except Exception as err:
+        raise InputError(name, f"has no usable helioprojective WCS ({err})") from None
+    from solar_euv.sdo.io import check_full_disk
+
+    check_full_disk(plain, name)
+    plain.data[_beyond_limb(plain)] = np.nan
+    if not np.isfinite(plain.data).any():
+        raise InputError(name, "holds no finite pixel on the disk (all NaN or BLANK)")
+    return plain
+
+
+def _beyond_limb(smap):
+    """Boolean image: True for pixels farther than the solar radius from the disk centre."""
+    from solar_euv.sdo.io import _disk_centre_pixel
+
+    cx, cy = _disk_centre_pixel(smap)
+    radius = float(smap.meta["rsun_obs"]) / abs(float(smap.meta["cdelt1"]))
+    yy, xx = np.indices(smap.data.shape)
+    return np.hypot(xx - cx, yy - cy) > radius
+
+
+def _other_image(item, size, instrument):
+    """An :class:`~solar_euv.sdo.io.SDOImage` (magnetogram channel) of an MDI or GONG map."""
+    from solar_euv.sdo.io import SDOImage
+
+    path = os.fspath(item) if isinstance(item, (str, os.PathLike)) else ""
+    smap = _sunpy_map(path) if path else item
+    name = path or _map_name(smap)
+    time = smap.date.utc if instrument == "gong" else _time_of(smap, name)
+    return SDOImage(map=_observer_map(smap, name), kind="hmi", path=path), smap, time
+
+
+def _time_of(smap, name):
+    from solar_euv.sdo.io import observation_time
+
+    time = observation_time(smap.meta)
+    if time is None:
+        raise InputError(name, "has no readable observation time (T_OBS or DATE-OBS)")
+    return time
+
+
+def _instrument_of(item):
+    if isinstance(item, (str, os.PathLike)):
+        from solar_euv.sdo.io import read_header
+
+        return magnetogram_instrument(read_header(item), os.fspath(item))
+    return magnetogram_instrument(item.meta, _map_name(item))
 
 
 def _sdo_image(item, size):
@@ -176,20 +340,24 @@ def read_magnetogram(item, size):
         The file or map is not a usable full-disk line-of-sight magnetogram
         (one sentence naming it).
     """
-    from solar_euv.sdo.io import observation_time
     from solar_euv.sdo.prep import prepare_hmi
 
     if not isinstance(item, (str, os.PathLike)) and getattr(item, "meta", None) is None:
         raise SolarEUVError("a magnetogram is a FITS file path or a sunpy Map; received "
                             f"{type(item).__name__}")
-    image = _sdo_image(item, size)
+    instrument = _instrument_of(item)
+    if instrument == "hmi":
+        image = _sdo_image(item, size)
+        source_map, time = image.map, _time_of(image.map, image.path or _map_name(item))
+    else:
+        image, source_map, time = _other_image(item, size, instrument)
     source = image.path or _map_name(item)
-    time = observation_time(image.map.meta)
-    if time is None:
-        raise InputError(source, "has no readable observation time (T_OBS or DATE-OBS)")
     gauss = prepare_hmi(image, size)
-    return Magnetogram(gauss=gauss, time=time, instrument="hmi", source=source,
-                       meta=image.map.meta, plate_scale=_plate_scale(image.map) / image.binning,
+    factor = CROSS_CALIBRATION[instrument].factor
+    if factor != 1.0:
+        gauss *= np.float32(factor)
+    return Magnetogram(gauss=gauss, time=time, instrument=instrument, source=source,
+                       meta=source_map.meta, plate_scale=_plate_scale(image.map) / image.binning,
                        path=str(pathlib.Path(image.path)) if image.path else "")
 
 

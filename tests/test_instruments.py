@@ -1,0 +1,132 @@
+"""SOHO/MDI and NSO/GONG magnetograms: read by sunpy, cross-calibrated to HMI, refused when wrong."""
+import numpy as np
+import pytest
+from astropy.io import fits
+from click.testing import CliRunner
+
+import solar_euv
+from solar_euv.cli.main import cli
+from solar_euv.exceptions import InputError
+from solar_euv.scaling import solar_radius_px
+from solar_euv.sdo import synthetic_instruments as si
+from solar_euv.sdo.magnetograms import CROSS_CALIBRATION, read_magnetogram
+from solar_euv.sdo.synthetic import SyntheticSun
+
+from test_predict import BANDS, SIZE, _make_run
+
+TIME = "2010-10-15T19:12:00"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return _make_run(tmp_path_factory.mktemp("run") / "tiny-run")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """One MDI-like and one GONG-like synthetic magnetogram of the same Sun (256 px)."""
+    root = tmp_path_factory.mktemp("other")
+    return {name: si.write_magnetogram(root / name, name, TIME, size=256, seed=0)
+            for name in ("mdi", "gong")}
+
+
+def test_sunpy_reads_the_synthetic_files_as_their_instruments(files):
+    import sunpy.map
+    from sunpy.map.sources import GONGMagnetogramMap, MDIMap
+
+    mdi, gong = sunpy.map.Map(files["mdi"]), sunpy.map.Map(files["gong"])
+    assert isinstance(mdi, MDIMap) and isinstance(gong, GONGMagnetogramMap)
+    for m in (mdi, gong):
+        assert abs((m.date.utc.datetime - np.datetime64(TIME).astype(object))
+                   .total_seconds()) < 1e-3
+        assert m.meta["synthetc"] is True
+    # Same field of view as the full instruments: MDI ~1.97"/px at 1024, GONG ~2.5"/px at 860.
+    assert float(mdi.scale.axis1.value) == pytest.approx(962.47 / 488.7 * 4, rel=1e-3)
+    assert float(gong.scale.axis1.value) == pytest.approx(962.47 / 385.2 * 860 / 256,
+                                                          rel=1e-3)
+
+
+@pytest.mark.parametrize("instrument", ["mdi", "gong"])
+def test_cross_calibrated_to_hmi_equivalent_gauss(files, instrument):
+    mag = read_magnetogram(files[instrument], 256)
+    assert mag.instrument == instrument
+    assert abs((mag.time.utc.datetime - np.datetime64(TIME).astype(object))
+               .total_seconds()) < 1e-3
+    truth = SyntheticSun(0).magnetogram(mag.time, 256)
+    r = np.hypot(*(np.mgrid[:256, :256] - 127.5))
+    inside = np.isfinite(truth) & (r < 0.95 * solar_radius_px(256))
+    slope = np.polyfit(truth[inside], mag.gauss[inside], 1)[0]
+    # The file holds B_HMI / factor (blurred, noisy): without the published factor the
+    # slope would be 0.6 (MDI 0.8 * 0.701, GONG 0.88 / 1.438); with it, near 1.
+    assert 0.75 < slope < 1.05
+    assert np.corrcoef(truth[inside], mag.gauss[inside])[0, 1] > 0.85
+    assert np.all(mag.gauss[r > solar_radius_px(256)] == 0)
+
+
+@pytest.mark.parametrize("instrument", ["mdi", "gong"])
+def test_predict_writes_the_instrument_and_the_cross_calibration(run_dir, files, tmp_path,
+                                                                 instrument):
+    import sunpy.map
+    from sunpy.map.sources import AIAMap
+
+    out = tmp_path / "gen"
+    result = CliRunner().invoke(cli, ["predict", str(run_dir), str(files[instrument]),
+                                      "--out", str(out), "--format", "fits"])
+    assert result.exit_code == 0, result.output
+    written = sorted(out.glob("*.fits"))
+    assert len(written) == len(BANDS)
+    cal = CROSS_CALIBRATION[instrument]
+    for path in written:
+        with fits.open(path) as hdul:
+            h = hdul[0].header
+        assert h["SRCINST"] == {"mdi": "SOHO/MDI", "gong": "NSO/GONG"}[instrument]
+        assert h["XCALFAC"] == cal.factor == {"mdi": 0.701, "gong": 1.438}[instrument]
+        assert h["XCALDOI"] == "10.1007/s11207-025-02523-y"
+        assert "Liu" in h["XCALREF"] and h["SOURCE"] == files[instrument].name
+        assert h["SRCPLATE"] > 1.9
+        m = sunpy.map.Map(path)
+        assert isinstance(m, AIAMap) and m.data.shape == (SIZE, SIZE)
+        assert abs((m.date.utc.datetime - np.datetime64(TIME).astype(object))
+                   .total_seconds()) < 1e-3
+    maps = solar_euv.generate(run_dir, sunpy.map.Map(files[instrument]))
+    assert maps.instrument == instrument and maps["171"].meta["xcalfac"] == cal.factor
+
+
+@pytest.mark.parametrize("instrument, template, message", [
+    ("mdi", "mdi.fd_Ic.20101015_230100_TAI.data.header",
+     "is an MDI image that is not a line-of-sight magnetogram"),
+    ("gong", "gong_halpha.header", "is a GONG h-alpha image"),
+    ("mdi", "cutout", "is a cutout or partial field of view"),
+    ("gong", "cutout", "is a cutout or partial field of view"),
+])
+def test_refuses_continuum_h_alpha_and_cutouts_naming_the_file(run_dir, tmp_path, instrument,
+                                                                template, message,
+                                                                assert_clean_failure):
+    if template == "cutout":
+        good = si.write_magnetogram(tmp_path / "raw", instrument, TIME, size=128)
+        with fits.open(good) as hdul:
+            data, header = hdul[0].data[:60, :70], hdul[0].header
+        bad = tmp_path / f"cutout_{good.name}"
+        fits.PrimaryHDU(data, header).writeto(bad)
+    else:
+        bad = si.write_magnetogram(tmp_path / "raw", instrument, TIME, size=128,
+                                   template=template)
+    with pytest.raises(InputError, match=message):
+        read_magnetogram(bad, SIZE)
+    result = CliRunner().invoke(cli, ["predict", str(run_dir), str(bad), "--out",
+                                      str(tmp_path / "gen")])
+    assert_clean_failure(result, bad)
+    assert message in result.output and not (tmp_path / "gen").exists()
+
+
+def test_refuses_synoptic_maps(tmp_path):
+    from sunpy.data.test import get_test_filepath
+
+    header = fits.Header.fromtextfile(get_test_filepath("gong_synoptic.header"))
+    path = tmp_path / "mrzqs_synoptic.fits"
+    fits.PrimaryHDU(np.zeros((180, 360), "float32"),
+                    fits.Header([c for c in header.cards if c.keyword not in
+                                 ("BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "SIMPLE")])
+                    ).writeto(path)
+    with pytest.raises(InputError, match="synoptic .Carrington. map"):
+        read_magnetogram(path, SIZE)
