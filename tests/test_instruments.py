@@ -130,3 +130,32 @@ def test_refuses_synoptic_maps(tmp_path):
                     ).writeto(path)
     with pytest.raises(InputError, match="synoptic .Carrington. map"):
         read_magnetogram(path, SIZE)
+
+
+def test_prepare_pairs_mdi_and_gong_with_aia_in_hmi_equivalent_gauss(tmp_path):
+    """The MDI/AIA overlap (May 2010 - April 2011): MDI and GONG files paired with AIA."""
+    import json
+
+    from solar_euv.sdo.prep import prepare_file
+
+    raw = tmp_path / "raw"
+    times = ["2010-10-15T19:12:00", "2010-10-16T19:12:00"]
+    mdi = si.write_magnetogram(raw, "mdi", times[0], size=128)
+    si.write_magnetogram(raw, "gong", times[1], size=128)
+    prepared = prepare_file(mdi, 64)
+    assert (prepared.kind, prepared.instrument) == ("hmi", "mdi")
+    assert prepared.meta["cross_calibration"] == 0.701
+    np.testing.assert_array_equal(prepared.data, read_magnetogram(mdi, 64).gauss)
+    for t in times:
+        SyntheticSun(0).write_time_step(raw, t, 128, passbands=("171",), hmi=False)
+    out = tmp_path / "data"
+    result = CliRunner().invoke(cli, ["prepare", str(raw), str(out), "--size", "64",
+                                      "--passbands", "171", "--workers", "1", "-q",
+                                      "--splits", "train=2010-05-01:2011-04-30"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["splits"]["train"]["examples"] == 2
+    assert manifest["magnetograms"]["instruments"] == {"mdi": 1, "gong": 1}
+    assert manifest["magnetograms"]["cross_calibration"]["mdi"]["factor"] == 0.701
+    assert manifest["magnetograms"]["cross_calibration"]["gong"]["doi"] == \
+        "10.1007/s11207-025-02523-y"

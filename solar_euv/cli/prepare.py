@@ -29,15 +29,35 @@ def _size(ctx, param, value):
 def _describe(path):
     """Kind and time of one file from its header (no data read)."""
     from solar_euv.exceptions import InputError
-    from solar_euv.sdo import io
+    from solar_euv.sdo import io, pairing
     from solar_euv.sdo.pairing import SourceFile
 
+    from solar_euv.sdo import magnetograms
+
     header = io.read_header(path)
-    kind = io.detect_kind(header, path)
-    time = io.observation_time(header)
+    if magnetograms.is_sdo(header):
+        kind, time = io.detect_kind(header, path), io.observation_time(header)
+    else:       # SOHO/MDI or NSO/GONG: a magnetogram, made HMI-equivalent when prepared
+        magnetograms.magnetogram_instrument(header, path)
+        kind, time = pairing.HMI_KIND, magnetograms.magnetogram_time(header)
     if time is None:
         raise InputError(path, "has no readable observation time (T_OBS or DATE-OBS)")
     return SourceFile(kind, time.utc.isot + "Z", str(path))
+
+
+def _instruments(observations):
+    """Magnetogram instruments used and their cross-calibration (for manifest.json)."""
+    from solar_euv.sdo import io, magnetograms
+
+    counts = {}
+    for obs in observations:
+        header = io.read_header(obs.sources["hmi"])
+        name = "hmi" if magnetograms.is_sdo(header) \
+            else magnetograms.magnetogram_instrument(header, obs.sources["hmi"])
+        counts[name] = counts.get(name, 0) + 1
+    calibration = {name: {"factor": c.factor, "reference": c.reference, "doi": c.doi}
+                   for name, c in magnetograms.CROSS_CALIBRATION.items() if name in counts}
+    return {"instruments": counts, "cross_calibration": calibration}
 
 
 @click.command("prepare")
@@ -66,7 +86,8 @@ def command(raw_dir, out_dir, size, splits_spec, passbands, tolerance, workers,
             correction_table, shard_size, verbose, quiet):
     """Prepare the SDO files in RAW_DIR as TFRecord shards and manifest.json in OUT_DIR.
 
-    Each HMI magnetogram (identified by its header, not its name) is paired
+    Each magnetogram (identified by its header, not its name: SDO/HMI, or
+    SOHO/MDI and NSO/GONG made HMI-equivalent, see `solar-euv predict`) is paired
     with the nearest image of every passband within the tolerance; missing
     passbands are recorded.  Files are calibrated onto the common grid
     (north up, centred, radius 392*size/1024 px; AIA in DN/s, degradation
@@ -125,6 +146,7 @@ def command(raw_dir, out_dir, size, splits_spec, passbands, tolerance, workers,
                     "missing": pairing.missing_counts(),
                     "outside_splits": [o.time for o in assigned.outside],
                     "unused_files": [rel(f.path) for f in pairing.unused]},
+        "magnetograms": _instruments(pairing.observations),
     }
     manifest = build_dataset(
         assigned.splits, out_dir, load=load, size=size, channels=(HMI.name,) + chosen,

@@ -56,6 +56,8 @@ __all__ = [
     "CROSS_CALIBRATION",
     "Magnetogram",
     "magnetogram_instrument",
+    "magnetogram_time",
+    "is_sdo",
     "read_magnetogram",
     "header_cards",
 ]
@@ -151,7 +153,7 @@ def magnetogram_instrument(meta, path="<map>"):
     from solar_euv.sdo.io import detect_kind
 
     telescope, instrument = _upper(meta, "TELESCOP"), _upper(meta, "INSTRUME")
-    if "HMI" in telescope or "AIA" in telescope or instrument.startswith(("HMI", "AIA")):
+    if is_sdo(meta):
         kind = detect_kind(meta, path)
         if kind != "hmi":
             raise InputError(path, f"is an AIA {kind} A image, not a line-of-sight "
@@ -180,6 +182,35 @@ def magnetogram_instrument(meta, path="<map>"):
                            f"(TELESCOP={meta.get('TELESCOP')!r}, "
                            f"INSTRUME={meta.get('INSTRUME')!r}); it reads SDO/HMI, "
                            "SOHO/MDI and NSO/GONG")
+
+
+def is_sdo(meta):
+    """True for an SDO (HMI or AIA) header, read by :func:`solar_euv.sdo.io.read_sdo`."""
+    telescope, instrument = _upper(meta, "TELESCOP"), _upper(meta, "INSTRUME")
+    return ("HMI" in telescope or "AIA" in telescope
+            or instrument.startswith(("HMI", "AIA")))
+
+
+def magnetogram_time(meta):
+    """Observation time (UTC) of a magnetogram header; None when unreadable.
+
+    GONG writes the date and the GPS time of day in ``DATE-OBS`` and
+    ``TIME-OBS`` (GPS = TAI - 19 s, as sunpy's ``GONGMagnetogramMap``
+    reads them); the others are read by
+    :func:`solar_euv.sdo.io.observation_time`.
+    """
+    import astropy.units as u
+    from astropy.time import Time
+
+    from solar_euv.sdo.io import observation_time
+
+    if _upper(meta, "TELESCOP").endswith("GONG") and meta.get("TIME-OBS"):
+        text = f"{str(meta['DATE-OBS']).strip().replace('/', '-')}T{str(meta['TIME-OBS']).strip()}"
+        try:
+            return (Time(text, scale="tai") + 19 * u.s).utc
+        except ValueError:
+            return None
+    return observation_time(meta)
 
 
 def _is_synoptic(meta):
@@ -274,14 +305,12 @@ def _other_image(item, size, instrument):
     path = os.fspath(item) if isinstance(item, (str, os.PathLike)) else ""
     smap = _sunpy_map(path) if path else item
     name = path or _map_name(smap)
-    time = smap.date.utc if instrument == "gong" else _time_of(smap, name)
+    time = _time_of(smap, name)
     return SDOImage(map=_observer_map(smap, name), kind="hmi", path=path), smap, time
 
 
 def _time_of(smap, name):
-    from solar_euv.sdo.io import observation_time
-
-    time = observation_time(smap.meta)
+    time = magnetogram_time(smap.meta)
     if time is None:
         raise InputError(name, "has no readable observation time (T_OBS or DATE-OBS)")
     return time
