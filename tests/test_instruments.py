@@ -159,3 +159,18 @@ def test_prepare_pairs_mdi_and_gong_with_aia_in_hmi_equivalent_gauss(tmp_path):
     assert manifest["magnetograms"]["cross_calibration"]["mdi"]["factor"] == 0.701
     assert manifest["magnetograms"]["cross_calibration"]["gong"]["doi"] == \
         "10.1007/s11207-025-02523-y"
+
+
+def test_one_sun_seen_by_hmi_mdi_and_gong(files, tmp_path):
+    """The three instruments see the same synthetic Sun: their HMI-equivalent maps agree."""
+    hmi_file = next(p for p in SyntheticSun(0).write_time_step(tmp_path, TIME, 512,
+                                                                passbands=("171",))
+                    if p.name.startswith("hmi"))
+    grid = {"hmi": read_magnetogram(hmi_file, 128).gauss}
+    grid.update({name: read_magnetogram(files[name], 128).gauss for name in ("mdi", "gong")})
+    inside = np.hypot(*(np.mgrid[:128, :128] - 63.5)) < 0.9 * solar_radius_px(128)
+    for name in ("mdi", "gong"):
+        assert np.corrcoef(grid["hmi"][inside], grid[name][inside])[0, 1] > 0.85
+        # cross-calibrated: same field strength (uncalibrated, the slope would be 0.7 / 1.4)
+        slope = np.polyfit(grid["hmi"][inside], grid[name][inside], 1)[0]
+        assert 0.85 < slope < 1.15
