@@ -8,12 +8,7 @@ from astropy.io import fits
 import solar_euv
 from solar_euv.exceptions import InputError, SolarEUVWarning
 
-from test_predict import BANDS, SIZE, _expected, _make_run
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    return _make_run(tmp_path_factory.mktemp("run") / "tiny-run")
+from test_predict import BANDS, SIZE, _expected, run_dir  # noqa: F401  (tiny run fixture)
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,9 @@ from solar_euv.sdo import synthetic_instruments as si
 from solar_euv.sdo.magnetograms import CROSS_CALIBRATION, read_magnetogram
 from solar_euv.sdo.synthetic import SyntheticSun
 
-from test_predict import BANDS, SIZE, _make_run
+from test_predict import BANDS, SIZE, run_dir  # noqa: F401  (the tiny run fixture)
 
 TIME = "2010-10-15T19:12:00"
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    return _make_run(tmp_path_factory.mktemp("run") / "tiny-run")
 
 
 @pytest.fixture(scope="module")
