@@ -1,4 +1,4 @@
-"""Use a trained model: HMI magnetogram FITS -> generated AIA FITS and PNG.
+"""Use a trained model: magnetogram FITS -> generated AIA FITS and PNG.
 
 A trained model is a ``.keras`` file (a :class:`~solar_euv.models.Pix2Pix`
 or a bare :class:`~solar_euv.models.UNetGenerator`) plus what it was trained
@@ -28,8 +28,11 @@ trained to produce nothing there).  With ``mc_samples=K`` the generator runs
 (Monte-Carlo dropout, pix2pix's noise source); the mean and the per-pixel
 standard deviation of the ``K`` images in DN/s are returned.
 
-:func:`predict_files` is what ``solar-euv predict`` runs: files in, one FITS
-(and PNG) per passband out, all written into a staging folder and moved into
+:func:`predict_files` is what ``solar-euv predict`` runs: files in (read by
+:func:`solar_euv.sdo.magnetograms.read_magnetogram`: HMI, or MDI and GONG
+made HMI-equivalent), one FITS (and PNG) per passband out, with the headers
+of :func:`solar_euv.maps.generated_products` (the maps of
+:func:`solar_euv.generate`), all written into a staging folder and moved into
 place only when every input succeeded.
 """
 import dataclasses
@@ -651,7 +654,7 @@ def _write_fits(path, data, header):
 
 def predict_files(trained, inputs, out_dir, *, formats=("fits", "png"), batch_size=1,
                   mc_samples=0, seed=None, overwrite=False, on_error="stop", echo=None):
-    """Generate AIA images from HMI magnetogram files; ``solar-euv predict``.
+    """Generate AIA images from magnetogram files; ``solar-euv predict``.
 
     For each magnetogram and passband ``B`` this writes
     ``aia_generated.<time>.<B>.fits`` (DN/s; with ``mc_samples >= 2`` the
