@@ -169,3 +169,12 @@ def test_one_sun_seen_by_hmi_mdi_and_gong(files, tmp_path):
         # cross-calibrated: same field strength (uncalibrated, the slope would be 0.7 / 1.4)
         slope = np.polyfit(grid["hmi"][inside], grid[name][inside], 1)[0]
         assert 0.85 < slope < 1.15
+
+
+def test_other_soho_instruments_are_not_taken_for_mdi():
+    from solar_euv.sdo.magnetograms import magnetogram_instrument
+
+    with pytest.raises(InputError, match="not a line-of-sight magnetogram this package reads "
+                                         r"\(TELESCOP='SOHO', INSTRUME='EIT'\)"):
+        magnetogram_instrument({"TELESCOP": "SOHO", "INSTRUME": "EIT", "WAVELNTH": 195},
+                               "efz19970101.000000")

@@ -162,8 +162,9 @@ def magnetogram_instrument(meta, path="<map>"):
     if _is_synoptic(meta):
         raise InputError(path, f"is a synoptic (Carrington) map (CTYPE1="
                                f"{meta.get('CTYPE1')!r}), not a full-disk magnetogram")
-    if "MDI" in instrument or "MDI" in _upper(meta, "CAMERA") or telescope == "SOHO":
-        content = _upper(meta, "CONTENT")
+    content = _upper(meta, "CONTENT")
+    if "MDI" in instrument or "MDI" in _upper(meta, "CAMERA") \
+            or (telescope == "SOHO" and "MDI" in content):
         if ("MAGNETOGRAM" not in content if content
                 else _upper(meta, "BUNIT") not in ("GAUSS", "G")):
             raise InputError(path, "is an MDI image that is not a line-of-sight magnetogram "
