@@ -40,15 +40,21 @@ def _describe(path):
     """Kind and time of one file from its header (no data read), after validating it.
 
     Raises :class:`~solar_euv.exceptions.InputError` for anything
-    :func:`solar_euv.sdo.io.validate_header` refuses, or a missing time.
+    :func:`solar_euv.sdo.io.validate_header` (SDO) or
+    :func:`solar_euv.sdo.magnetograms.magnetogram_instrument` (MDI, GONG)
+    refuses, or a missing time.
     """
     from solar_euv.exceptions import InputError
-    from solar_euv.sdo import io
+    from solar_euv.sdo import io, magnetograms, pairing
     from solar_euv.sdo.pairing import SourceFile
 
     header = io.read_header(path)
-    kind, _ = io.validate_header(header, path)   # QUALITY warnings: when read
-    time = io.observation_time(header)
+    if magnetograms.is_sdo(header):
+        kind, _ = io.validate_header(header, path)   # QUALITY warnings: when read
+        time = io.observation_time(header)
+    else:       # SOHO/MDI or NSO/GONG: a magnetogram, made HMI-equivalent when prepared
+        magnetograms.magnetogram_instrument(header, path)
+        kind, time = pairing.HMI_KIND, magnetograms.magnetogram_time(header)
     if time is None:
         raise InputError(path, "has no readable observation time (T_OBS or DATE-OBS)",
                          category="header")
@@ -57,6 +63,21 @@ def _describe(path):
 
 class _DropMagnetogram(Exception):
     """A magnetogram failed while preparing: pair again without it."""
+
+
+def _instruments(observations):
+    """Magnetogram instruments used and their cross-calibration (for manifest.json)."""
+    from solar_euv.sdo import io, magnetograms
+
+    counts = {}
+    for obs in observations:
+        header = io.read_header(obs.sources["hmi"])
+        name = "hmi" if magnetograms.is_sdo(header) \
+            else magnetograms.magnetogram_instrument(header, obs.sources["hmi"])
+        counts[name] = counts.get(name, 0) + 1
+    calibration = {name: {"factor": c.factor, "reference": c.reference, "doi": c.doi}
+                   for name, c in magnetograms.CROSS_CALIBRATION.items() if name in counts}
+    return {"instruments": counts, "cross_calibration": calibration}
 
 
 @click.command("prepare")
@@ -93,7 +114,8 @@ def command(raw_dir, out_dir, size, splits_spec, passbands, tolerance, workers,
             correction_table, shard_size, strict, retry_skipped, verbose, quiet):
     """Prepare the SDO files in RAW_DIR as TFRecord shards and manifest.json in OUT_DIR.
 
-    Each HMI magnetogram (identified by its header, not its name) is paired
+    Each magnetogram (identified by its header, not its name: SDO/HMI, or
+    SOHO/MDI and NSO/GONG made HMI-equivalent, see `solar-euv predict`) is paired
     with the nearest image of every passband within the tolerance; missing
     passbands are recorded.  Files are calibrated onto the common grid
     (north up, centred, radius 392*size/1024 px; AIA in DN/s, degradation
@@ -228,6 +250,7 @@ def _build(assigned, pairing, out_dir, root, size, chosen, tolerance, table, ran
                     "missing": pairing.missing_counts(),
                     "outside_splits": [o.time for o in assigned.outside],
                     "unused_files": [rel(f.path) for f in pairing.unused]},
+        "magnetograms": _instruments(pairing.observations),
         "skipped": ledger.entries,
     }
     return build_dataset(

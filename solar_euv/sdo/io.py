@@ -64,6 +64,7 @@ __all__ = [
     "observation_time",
     "check_full_disk",
     "validate_header",
+    "check_map",
     "REQUIRED_KEYWORDS",
     "NUMERIC_KEYWORDS",
 ]
@@ -290,3 +291,34 @@ def read_aia(path):
     if image.kind == "hmi":
         raise InputError(path, "is an HMI magnetogram, not an AIA image", category="product")
     return image.map
+
+
+def check_map(smap, kind, name="<map>"):
+    """Validate an in-memory map as :func:`read_sdo` validates a file.
+
+    Parameters
+    ----------
+    smap : sunpy.map.GenericMap
+    kind : str
+        The kind the caller needs (``"hmi"`` or an AIA passband name).
+    name : str
+        How to name the map in messages.
+
+    Raises
+    ------
+    solar_euv.exceptions.InputError
+        Another kind of image, a missing keyword, a fatal ``QUALITY``, a
+        cutout (:func:`validate_header`), or no finite pixel.
+    """
+    found = detect_kind(smap.meta, name)
+    if found != kind:
+        what = "an HMI magnetogram" if found == "hmi" else f"an AIA {found} A image"
+        raise InputError(name, f"is {what}, not the {kind} image needed here",
+                         category="product")
+    header = smap.meta.copy()          # case-insensitive, as a FITS header
+    header["naxis2"], header["naxis1"] = np.shape(smap.data)
+    _, quality_note = validate_header(header, name)
+    if quality_note:
+        warnings.warn(quality_note, SolarEUVWarning, stacklevel=2)
+    if not np.isfinite(np.asarray(smap.data)).any():
+        raise InputError(name, "holds no finite pixel (all NaN or BLANK)", category="damaged")

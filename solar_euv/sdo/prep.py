@@ -123,7 +123,8 @@ class PreparedImage:
         (``"171"``); the same as :attr:`solar_euv.sdo.io.SDOImage.kind` and
         the ``kind`` of :mod:`solar_euv.sdo.pairing`.
     instrument : str
-        ``"hmi"`` or ``"aia"``.
+        ``"hmi"`` or ``"aia"``; ``"mdi"`` or ``"gong"`` for a magnetogram of
+        those instruments (in HMI-equivalent Gauss, ``kind`` ``"hmi"``).
     passband : str or None
         The AIA passband name (``"171"``); None for a magnetogram.
     time : str
@@ -395,6 +396,9 @@ def prepare_file(path, size=1024, *, correction_table=None, degradation=True, or
         table cannot correct for degradation (a time before its first epoch,
         or so far past its end that the extrapolated factor is not positive).
     """
+    other = _other_magnetogram(path, size)
+    if other is not None:
+        return other
     image = _as_image(path, size)
     time = image.time
     meta = {"level": image.level, "quality": int(image.map.meta.get("quality", 0) or 0)}
@@ -415,3 +419,24 @@ def prepare_file(path, size=1024, *, correction_table=None, degradation=True, or
                          time=(time.utc.isot + "Z") if time is not None else "",
                          data=data, path=image.path, size=int(size),
                          radius_px=solar_radius_px(size), meta=meta)
+
+
+def _other_magnetogram(path, size):
+    """A :class:`PreparedImage` of an MDI or GONG magnetogram file; None for SDO files.
+
+    The field is in HMI-equivalent Gauss
+    (:mod:`solar_euv.sdo.magnetograms`); ``meta`` records the instrument and
+    the cross-calibration factor.
+    """
+    from solar_euv.sdo import magnetograms
+    from solar_euv.sdo.io import read_header
+
+    if not isinstance(path, (str, os.PathLike)) or magnetograms.is_sdo(read_header(path)):
+        return None
+    mag = magnetograms.read_magnetogram(path, size)
+    meta = {"level": float(mag.meta.get("lvl_num", 0) or 0),
+            "quality": int(mag.meta.get("quality", 0) or 0), "bin_factor": 1,
+            "instrument": mag.instrument, "cross_calibration": mag.calibration.factor}
+    return PreparedImage(kind="hmi", instrument=mag.instrument, passband=None,
+                         time=mag.time.utc.isot + "Z", data=mag.gauss, path=mag.path,
+                         size=int(size), radius_px=solar_radius_px(size), meta=meta)
