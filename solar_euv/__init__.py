@@ -6,6 +6,11 @@ TensorFlow.  The Keras pieces are loaded on first use, so
 
     import solar_euv as s
     s.build_generator(1024).summary()
+
+Generation speaks sunpy: a magnetogram Map (or file) in, AIA-like Maps out::
+
+    maps = s.generate("runs/solar-euv", sunpy.map.Map("hmi.M_720s....fits"))
+    maps["171"].peek()
 """
 from solar_euv._version import __version__
 from solar_euv.exceptions import SolarEUVError, SolarEUVWarning, InputError
@@ -22,6 +27,7 @@ __all__ = [
     "paper_optimizers",
     "build_pix2pix",
     "load_model",
+    "generate",
 ]
 
 # Names served lazily from solar_euv.models (which imports keras/TensorFlow).
@@ -34,6 +40,8 @@ _LAZY_MODELS = {
     "build_pix2pix",
     "load_model",
 }
+# Names served lazily from solar_euv.maps (sunpy-native generation).
+_LAZY_MAPS = {"generate"}
 # Subpackages that import TensorFlow, loaded on first attribute access.
 _LAZY_SUBMODULES = {"models"}
 
@@ -47,8 +55,12 @@ def __getattr__(name):
         from solar_euv import models
 
         return getattr(models, name)
+    if name in _LAZY_MAPS:
+        from solar_euv import maps
+
+        return getattr(maps, name)
     raise AttributeError(f"module 'solar_euv' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | _LAZY_MODELS)
+    return sorted(set(globals()) | _LAZY_MODELS | _LAZY_MAPS)

@@ -7,7 +7,19 @@ exits with a non-zero status instead of showing a traceback.
 """
 from astropy.utils.exceptions import AstropyUserWarning
 
-__all__ = ["SolarEUVError", "InputError", "SolarEUVWarning"]
+__all__ = ["SolarEUVError", "InputError", "SolarEUVWarning", "CATEGORIES"]
+
+CATEGORIES = {
+    "unreadable": ("unreadable", "unreadable"),
+    "product": ("wrong product", "wrong products"),
+    "cutout": ("cutout", "cutouts"),
+    "header": ("bad header", "bad headers"),
+    "QUALITY": ("QUALITY", "QUALITY"),
+    "damaged": ("damaged", "damaged"),
+    "uncorrectable": ("uncorrectable", "uncorrectable"),
+    "unusable": ("unusable", "unusable"),
+}
+"""Kinds of unusable input file -> (singular, plural) words for counting them."""
 
 
 class SolarEUVError(Exception):
@@ -24,20 +36,24 @@ class InputError(SolarEUVError):
     problem : str
         What is wrong with it, as a sentence fragment
         (``"is not a FITS file"``).
+    category : str
+        The kind of problem, one of :data:`CATEGORIES` (``"unreadable"``,
+        ``"QUALITY"``, ...), used to count the files a batch skipped.
     """
 
-    def __init__(self, path, problem):
+    def __init__(self, path, problem, category="unusable"):
         self.path = str(path)
         # One line: wrapped messages of astropy/sunpy errors are joined.
         self.problem = " ".join(str(problem).split())
+        self.category = category if category in CATEGORIES else "unusable"
         problem = self.problem
         message = f"{self.path}: {problem}"
         super().__init__(message)
 
     def __reduce__(self):
-        # Rebuild from (path, problem) so the error survives the trip back
-        # from a worker process (multiprocessing pickles exceptions).
-        return (type(self), (self.path, self.problem))
+        # Rebuild from (path, problem, category) so the error survives the trip
+        # back from a worker process (multiprocessing pickles exceptions).
+        return (type(self), (self.path, self.problem, self.category))
 
 
 class SolarEUVWarning(AstropyUserWarning):

@@ -1,4 +1,4 @@
-"""Use a trained model: HMI magnetogram FITS -> generated AIA FITS and PNG.
+"""Use a trained model: magnetogram FITS -> generated AIA FITS and PNG.
 
 A trained model is a ``.keras`` file (a :class:`~solar_euv.models.Pix2Pix`
 or a bare :class:`~solar_euv.models.UNetGenerator`) plus what it was trained
@@ -28,8 +28,11 @@ trained to produce nothing there).  With ``mc_samples=K`` the generator runs
 (Monte-Carlo dropout, pix2pix's noise source); the mean and the per-pixel
 standard deviation of the ``K`` images in DN/s are returned.
 
-:func:`predict_files` is what ``solar-euv predict`` runs: files in, one FITS
-(and PNG) per passband out, all written into a staging folder and moved into
+:func:`predict_files` is what ``solar-euv predict`` runs: files in (read by
+:func:`solar_euv.sdo.magnetograms.read_magnetogram`: HMI, or MDI and GONG
+made HMI-equivalent), one FITS (and PNG) per passband out, with the headers
+of :func:`solar_euv.maps.generated_products` (the maps of
+:func:`solar_euv.generate`), all written into a staging folder and moved into
 place only when every input succeeded.
 """
 import dataclasses
@@ -91,8 +94,9 @@ class TrainedModel:
     scaling : solar_euv.scaling.Scaling
     image_size : int
         Side of the grid the model works on.
-    path : pathlib.Path
-        The ``.keras`` file.
+    path : pathlib.Path or None
+        The ``.keras`` file (None for a model given in memory, whose
+        :attr:`sha256` is then that of its weights).
     kind : str
         ``"A"`` (L1 only) or ``"B"`` (L1 + cGAN), as the paper names them.
     metadata_source : str
@@ -124,7 +128,9 @@ class TrainedModel:
 
     @property
     def label(self):
-        """Short description: ``run/model.keras`` or the file name."""
+        """Short description: ``run/model.keras``, the file name, or the model's name."""
+        if self.path is None:
+            return f"in-memory {self.generator.name}"
         if self.run_dir is not None:
             return f"{self.run_dir.name}/{self.path.relative_to(self.run_dir).as_posix()}"
         return self.path.name
@@ -549,7 +555,7 @@ def _time_tag(time):
 
 
 def output_header(trained, time, passband, *, source, product="generated", samples=0,
-                  source_header=None):
+                  source_header=None, input_cards=None):
     """FITS header of one generated image: an AIA-like map on the common grid.
 
     Parameters
@@ -565,6 +571,9 @@ def output_header(trained, time, passband, *, source, product="generated", sampl
         Monte-Carlo dropout samples (0: deterministic).
     source_header : dict-like, optional
         The magnetogram's header (``T_REC``, ``QUALITY`` are copied).
+    input_cards : dict, optional
+        Cards describing the input instrument and its cross-calibration
+        (:func:`solar_euv.sdo.magnetograms.header_cards`).
 
     Returns
     -------
@@ -576,7 +585,7 @@ def output_header(trained, time, passband, *, source, product="generated", sampl
     source = pathlib.Path(source)
     s = trained.scaling
     extra = {
-        "ORIGIN": ("solar_euv", "generated from an HMI magnetogram, not observed"),
+        "ORIGIN": ("solar_euv", "generated from a magnetogram, not observed"),
         "CREATOR": (f"solar_euv {__version__}", "software that made this file"),
         "DATE": (datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
                  "file creation time (UTC)"),
@@ -585,7 +594,7 @@ def output_header(trained, time, passband, *, source, product="generated", sampl
         "MODEL": (trained.label[-68:], "solar_euv model (run/file)"),
         "MODELSHA": (trained.sha256[:16], "SHA-256 of the .keras file (first 16 hex)"),
         "MODELTYP": (trained.kind, "Park et al. 2019 model: A (L1) or B (L1+cGAN)"),
-        "SOURCE": (source.name[-68:], "HMI magnetogram this image was generated from"),
+        "SOURCE": (source.name[-68:], "magnetogram this image was generated from"),
         "HMILIMIT": (s.hmi_limit, "[G] magnetogram clip level of the network input"),
         "AIALOGMX": (s.aia_log_max, "log2 of the largest AIA value + 1 (network +1)"),
         "MASKRAD": (s.mask_radius if s.mask_off_disk else 0.0,
@@ -599,12 +608,13 @@ def output_header(trained, time, passband, *, source, product="generated", sampl
                              ("QUALITY", "QUALITY of the source magnetogram")):
             if source_header.get(key.lower()) is not None:
                 extra[f"SRC{key[:5].replace('_', '')}"] = (source_header[key.lower()], comment)
+    extra.update(input_cards or {})
     for key, (value, comment) in list(extra.items()):
         if isinstance(value, str) and len(value) + len(comment) > 62:
             extra[key] = value           # a long value keeps its card without the comment
     header = common_grid_header(trained.image_size, time, instrument="AIA",
                                 passband=band.name, unit="DN/s", extra=extra)
-    header["HISTORY"] = f"solar_euv predict: model {trained.path}"
+    header["HISTORY"] = f"solar_euv predict: model {trained.path or trained.label}"
     header["HISTORY"] = f"solar_euv predict: input {source}"
     return header
 
@@ -643,22 +653,9 @@ def _write_fits(path, data, header):
                                                                             overwrite=True)
 
 
-def _read_magnetogram(path, size):
-    from solar_euv.sdo.io import read_sdo
-    from solar_euv.sdo.prep import prepare_hmi
-
-    image = read_sdo(path, grid_size=size)
-    if image.kind != "hmi":
-        raise InputError(path, f"is an AIA {image.kind} A image, not an HMI magnetogram; "
-                               "predict takes HMI line-of-sight magnetograms")
-    if image.time is None:
-        raise InputError(path, "has no readable observation time (T_OBS or DATE-OBS)")
-    return image, prepare_hmi(image, size)
-
-
 def predict_files(trained, inputs, out_dir, *, formats=("fits", "png"), batch_size=1,
                   mc_samples=0, seed=None, overwrite=False, on_error="stop", echo=None):
-    """Generate AIA images from HMI magnetogram files; ``solar-euv predict``.
+    """Generate AIA images from magnetogram files; ``solar-euv predict``.
 
     For each magnetogram and passband ``B`` this writes
     ``aia_generated.<time>.<B>.fits`` (DN/s; with ``mc_samples >= 2`` the
@@ -699,6 +696,8 @@ def predict_files(trained, inputs, out_dir, *, formats=("fits", "png"), batch_si
         raise SolarEUVError(f"on_error must be 'stop' or 'skip'; received {on_error!r}")
     if batch_size < 1:
         raise SolarEUVError(f"--batch-size must be at least 1; received {batch_size}")
+    from solar_euv.sdo.magnetograms import read_magnetogram
+
     files = find_inputs(inputs)
     echo = echo or (lambda line: None)
     mc_model = mc_dropout_generator(trained.generator, seed) if mc_samples > 0 else None
@@ -710,25 +709,26 @@ def predict_files(trained, inputs, out_dir, *, formats=("fits", "png"), batch_si
             batch = []
             for path in files[start:start + chunk]:
                 try:
-                    image, gauss = _read_magnetogram(path, trained.image_size)
+                    magnetogram = read_magnetogram(path, trained.image_size)
                 except InputError as err:
                     if on_error == "stop":
                         raise
                     warnings.warn(f"skipped {err}", SolarEUVWarning, stacklevel=2)
                     skipped += 1
                     continue
-                tag = _time_tag(image.time)
+                tag = _time_tag(magnetogram.time)
                 if tag in seen:
                     raise InputError(path, f"has the same observation time ({tag}) as "
                                            f"{seen[tag]}; give each time once")
                 seen[tag] = path
-                batch.append((path, image, gauss, tag))
+                batch.append((magnetogram, tag))
             if not batch:
                 continue
-            result = generate(trained, np.stack([b[2] for b in batch]), batch_size=batch_size,
-                              mc_samples=mc_samples, seed=seed, mc_model=mc_model)
-            for i, (path, image, _, tag) in enumerate(batch):
-                _write_outputs(out, trained, result, i, path, image, tag, formats)
+            result = generate(trained, np.stack([b[0].gauss for b in batch]),
+                              batch_size=batch_size, mc_samples=mc_samples, seed=seed,
+                              mc_model=mc_model)
+            for i, (magnetogram, tag) in enumerate(batch):
+                _write_outputs(out, trained, result, i, magnetogram, tag, formats)
             echo(f"{min(start + chunk, len(files))}/{len(files)} files read, "
                  f"{len(seen)} magnetograms generated")
         if not seen:
@@ -739,22 +739,21 @@ def predict_files(trained, inputs, out_dir, *, formats=("fits", "png"), batch_si
     return written
 
 
-def _write_outputs(out, trained, result, i, path, image, tag, formats):
-    product = ("mean" if result.samples > 1 else "sample") if result.samples else "generated"
-    for c, band in enumerate(trained.passbands):
-        stem = f"aia_generated.{tag}.{band}"
-        data = result.data[i, ..., c]
+def _write_outputs(out, trained, result, i, magnetogram, tag, formats):
+    """Write the FITS and PNG files of one magnetogram (the maps of :func:`solar_euv.generate`)."""
+    from solar_euv.maps import generated_products
+
+    images = {}
+    for band, is_std, data, header in generated_products(trained, result, i, magnetogram):
+        stem = f"aia_generated.{tag}.{band}" + (".std" if is_std else "")
+        images[band, is_std] = data
         if "fits" in formats:
-            header = output_header(trained, image.time, band, source=path, product=product,
-                                   samples=result.samples, source_header=image.map.meta)
             _write_fits(out.stage(stem + ".fits"), data, header)
-            if result.std is not None:
-                header = output_header(trained, image.time, band, source=path, product="std",
-                                       samples=result.samples, source_header=image.map.meta)
-                _write_fits(out.stage(stem + ".std.fits"), result.std[i, ..., c], header)
-        if "png" in formats:
+        if "png" not in formats:
+            continue
+        if not is_std:
             image_png(out.stage(stem + ".png"), data, band)
-            if result.std is not None:
-                relative = np.divide(result.std[i, ..., c], data,
-                                     out=np.zeros_like(data), where=data > 0)
-                image_png(out.stage(stem + ".std.png"), relative, band, kind="relative")
+            continue
+        mean = images[band, False]
+        relative = np.divide(data, mean, out=np.zeros_like(mean), where=mean > 0)
+        image_png(out.stage(stem + ".png"), relative, band, kind="relative")

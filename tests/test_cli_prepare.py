@@ -124,8 +124,8 @@ def test_bad_inputs_fail_cleanly_naming_the_file(raw_dir, tmp_path):
     not_fits = tmp_path / "notfits"
     shutil.copytree(raw_dir, not_fits)
     (not_fits / "broken.fits").write_text("hello")
-    assert_clean_failure(run(not_fits, tmp_path / "o2", "--size", SIZE, "--workers", 1),
-                         "broken.fits", "not a")
+    assert_clean_failure(run(not_fits, tmp_path / "o2", "--size", SIZE, "--workers", 1,
+                             "--strict"), "broken.fits", "not a")
 
     truncated = tmp_path / "truncated"
     shutil.copytree(raw_dir, truncated)
@@ -133,7 +133,7 @@ def test_bad_inputs_fail_cleanly_naming_the_file(raw_dir, tmp_path):
     victim.write_bytes(victim.read_bytes()[:2880 * 3])
     out = tmp_path / "o3"
     assert_clean_failure(run(truncated, out, "--size", SIZE, "--workers", 1,
-                             "--passbands", "171"), victim.name)
+                             "--passbands", "171", "--strict"), victim.name)
     assert not list(out.glob("*.partial"))
 
     only_aia = tmp_path / "onlyaia"
@@ -141,6 +141,6 @@ def test_bad_inputs_fail_cleanly_naming_the_file(raw_dir, tmp_path):
     for f in raw_dir.glob("aia*"):
         shutil.copy(f, only_aia)
     assert_clean_failure(run(only_aia, tmp_path / "o4", "--size", SIZE),
-                         "holds no HMI magnetogram")
+                         "holds no usable HMI magnetogram")
 
     assert run(raw_dir, tmp_path / "o5", "--size", 100).exit_code == 2  # usage error

@@ -309,3 +309,31 @@ def test_export_failure_message(tmp_path):
                                          r"registered"):
         fetch(STEPS[0], STEPS[-1], tmp_path, passbands="171", email="me@example.org",
               client=refusing)
+
+
+def test_fetch_mdi_magnetograms_from_jsoc(tmp_path, monkeypatch):
+    """--instrument mdi: mdi.fd_M_96m_lev182, segment data, 48 min default tolerance."""
+    steps = ["2010-10-15T18:00:00", "2010-10-15T20:00:00", "2010-10-15T22:00:00"]
+    grid = grid_query("mdi", steps[0], steps[-1], "2h")
+    assert grid == "mdi.fd_M_96m_lev182[2010.10.15_18:00:34_TAI/14401s@7200s]"
+    assert export_query("mdi", [7240]) == "mdi.fd_M_96m_lev182[:#7240]{data}"
+    mdi = table("jsoc_mdi_grid.csv")
+    records = {int(r["*recnum*"]): f"mdi.fd_M_96m_lev182[{r['T_REC']}]"
+               for r in mdi.to_dict("records")}
+    client = FakeClient({grid: mdi}, records)
+    monkeypatch.setattr(fetch_module, "_default_client", lambda email: client)
+    opener = FakeOpener()
+    monkeypatch.setattr(urllib.request, "urlopen", opener)
+    result = CliRunner().invoke(cli(), ["fetch", "--start", steps[0], "--end", steps[-1],
+                                        "--cadence", "2h", "--instrument", "mdi",
+                                        "--passbands", "none", "--email", "me@example.org",
+                                        str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    # 18:00 -> 17:38 UTC (22 min), 20:00 -> 19:14 UTC (46 min), 22:00: none within 48 min
+    assert client.exports == ["mdi.fd_M_96m_lev182[:#7239,#7240]{data}"]
+    assert window_query("mdi", steps[2], "48min") in client.queries
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "mdi.fd_M_96m_lev182.20101015_173600_TAI.data.fits",
+        "mdi.fd_M_96m_lev182.20101015_191200_TAI.data.fits"]
+    assert "2 downloaded" in result.output and "1 steps without" in result.output
+    assert "missing: mdi at 2010-10-15T22:00:00.000Z" in result.output

@@ -15,8 +15,8 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from solar_euv.exceptions import InputError, SolarEUVWarning
-from solar_euv.sdo.io import (SDOImage, block_mean, detect_kind, observation_time,
-                              quality_problems, read_aia, read_header, read_hmi, read_sdo)
+from solar_euv.sdo.io import (SDOImage, block_mean, detect_kind, observation_time, read_aia,
+                              read_header, read_hmi, read_sdo)
 
 AIA_171 = sunpy.data.test.get_test_filepath("aia_171_level1.fits")
 HMI_CONTINUUM = sunpy.data.test.get_test_filepath("resampled_hmi.fits")
@@ -172,23 +172,6 @@ def test_block_mean_ignores_missing_pixels():
     assert block_mean(np.full((4, 4), np.nan), 2) is None
 
 
-def test_near_real_time_bit_alone_is_accepted_and_bad_bits_refused():
-    assert quality_problems(0x40000000, "171") == ([], [])
-    assert quality_problems(0x10, "171") == ([], [])          # no limb fit: routine
-    fatal, _ = quality_problems(0x40000000 | (1 << 12), "171")
-    assert fatal == ["bit 12 (spacecraft eclipse)"]
-    fatal, warn = quality_problems(1 << 22, "304")
-    assert fatal == [] and warn == ["bit 22"]
-    fatal, _ = quality_problems(0x80000000, "hmi")
-    assert fatal == ["bit 31 (no observable produced)"]
-
-
-def test_unknown_quality_bit_warns(tmp_path):
-    path = mutate_aia(tmp_path, QUALITY=1 << 22)
-    with pytest.warns(SolarEUVWarning, match="QUALITY=0x00400000 has bit 22"):
-        read_sdo(path)
-
-
 def test_header_without_content_but_gauss_is_a_magnetogram(tmp_path):
     path = write_hmi_like(tmp_path / "hmi.fits", size=64)
     header = fits.getheader(path, 1)
@@ -294,13 +277,6 @@ def test_unknown_passband(tmp_path):
     path = mutate_aia(tmp_path, WAVELNTH=4500)
     with pytest.raises(InputError, match=r"aia\.fits: has the unknown AIA passband "
                                          r"WAVELNTH=4500"):
-        read_sdo(path)
-
-
-def test_fatal_quality(tmp_path):
-    path = mutate_aia(tmp_path, QUALITY=0x40000000 | (1 << 12))
-    with pytest.raises(InputError, match=r"flagged unusable by QUALITY=0x40001000: "
-                                         r"bit 12 \(spacecraft eclipse\)"):
         read_sdo(path)
 
 

@@ -119,7 +119,7 @@ def test_predict_directory_input_and_png_only(run_dir, hmi_files, tmp_path):
                       "--on-error", "skip", "--batch-size", "2"])
     # The directory also holds an AIA file: skipped with a warning, not fatal.
     assert result.exit_code == 0, result.output
-    assert "not an HMI magnetogram" in result.output
+    assert "not a line-of-sight magnetogram" in result.output
     assert len(list(out.glob("*.png"))) == 2 * len(BANDS)
     assert not list(out.glob("*.fits")) and not list(out.glob(".partial-*"))
 
@@ -232,7 +232,7 @@ def _cutout(src, dst):
 @pytest.mark.parametrize("case, message", [
     ("not-fits", "is not a FITS file"),
     ("continuum", "not a line-of-sight magnetogram"),
-    ("aia", "is an AIA 171 A image, not an HMI magnetogram"),
+    ("aia", "is an AIA 171 A image, not a line-of-sight magnetogram"),
     ("cutout", "is a cutout or partial field of view"),
     ("bad-model", "not a solar_euv model"),
 ])
@@ -279,5 +279,5 @@ def test_refuses_non_empty_output_directory(run_dir, hmi_files, tmp_path):
 def test_refuses_a_real_aia_file(run_dir, real_sdo_dir, tmp_path):
     result = _invoke(["predict", str(run_dir), str(real_sdo_dir / "AIAsynoptic0171.fits"),
                       "--out", str(tmp_path / "gen")])
-    assert result.exit_code == 1 and "not an HMI magnetogram" in result.output
+    assert result.exit_code == 1 and "not a line-of-sight magnetogram" in result.output
     assert not (tmp_path / "gen").exists()

@@ -18,9 +18,10 @@ from solar_euv.exceptions import InputError, SolarEUVError, SolarEUVWarning
 from solar_euv.scaling import disk_center_px, disk_mask, solar_radius_px
 from solar_euv.sdo.calibration import (correction_table_info, correction_table_path,
                                        degradation_factor)
+from solar_euv.sdo.batch import prepare_files
 from solar_euv.sdo.io import read_sdo
-from solar_euv.sdo.prep import (PreparedImage, prepare_aia, prepare_file, prepare_files,
-                                prepare_hmi, resample_to_grid)
+from solar_euv.sdo.prep import (PreparedImage, prepare_aia, prepare_file, prepare_hmi,
+                                resample_to_grid)
 from test_io import AIA_171, RSUN_OBS, hmi_pattern, render, write_hmi_like
 
 TIME = "2014-01-01T00:00:09.340"

@@ -1,4 +1,4 @@
-"""``solar-euv fetch``: download HMI magnetograms and AIA level-1 images from JSOC."""
+"""``solar-euv fetch``: download HMI or MDI magnetograms and AIA level-1 images from JSOC."""
 import pathlib
 
 import click
@@ -17,20 +17,26 @@ __all__ = ["command"]
               help="Grid step: 6h, 30min, 720s, 1d.")
 @click.option("--passbands", default="all", show_default=True,
               help="AIA passbands, comma-separated, or 'all'; 'none' for HMI only.")
-@click.option("--no-hmi", is_flag=True, help="Do not fetch hmi.M_720s magnetograms.")
+@click.option("--instrument", type=click.Choice(["hmi", "mdi"]), default="hmi",
+              show_default=True,
+              help="Magnetograms from SDO/HMI (hmi.M_720s) or SOHO/MDI "
+                   "(mdi.fd_M_96m_lev182, 1996-2011, one every 96 min).")
+@click.option("--no-hmi", is_flag=True, help="Do not fetch magnetograms (of --instrument).")
 @click.option("--email", envvar="SOLAR_EUV_JSOC_EMAIL",
               help="E-mail address registered with JSOC (required for exports; "
                    "default $SOLAR_EUV_JSOC_EMAIL).")
-@click.option("--tolerance", default="6min", show_default=True,
-              help="Largest time between a grid step and the record chosen for it.")
+@click.option("--tolerance", default=None,
+              help="Largest time between a grid step and the record chosen for it "
+                   "[default: 6min; 48min with --instrument mdi].")
 @click.option("--retries", type=click.IntRange(0, 20), default=3, show_default=True,
               help="Download retries per file.")
 @click.option("--dry-run", is_flag=True, help="Query and list the records; download nothing.")
 @verbosity_options
-def command(out_dir, start, end, cadence, passbands, no_hmi, email, tolerance, retries,
-            dry_run, verbose, quiet):
-    """Download, into OUT_DIR, the hmi.M_720s magnetogram and the AIA level-1
-    image of each passband nearest to every step of a time grid.
+def command(out_dir, start, end, cadence, passbands, instrument, no_hmi, email, tolerance,
+            retries, dry_run, verbose, quiet):
+    """Download, into OUT_DIR, the magnetogram (hmi.M_720s, or mdi.fd_M_96m_lev182
+    with --instrument mdi) and the AIA level-1 image of each passband nearest
+    to every step of a time grid.
 
     AIA comes from aia.lev1_euv_12s (94-335 A) and aia.lev1_uv_24s (1600,
     1700 A).  Records flagged unusable by QUALITY are passed over for the
@@ -45,9 +51,11 @@ def command(out_dir, start, end, cadence, passbands, no_hmi, email, tolerance, r
 
     bands = () if passbands.strip().lower() == "none" else passbands
     say = click.echo if verbose > 0 and quiet == 0 else None
+    if tolerance is None:
+        tolerance = "48min" if instrument == "mdi" else "6min"
     result = fetch(start, end, out_dir, cadence=cadence, passbands=bands, hmi=not no_hmi,
                    email=email, tolerance=tolerance, retries=retries, dry_run=dry_run,
-                   progress=say)
+                   progress=say, instrument=instrument)
     if dry_run and quiet < 2:
         for record in result.planned:
             click.echo(f"{record.step}  {record.channel:>4}  {series_for(record.channel)}"

@@ -1,4 +1,4 @@
-"""``solar-euv predict``: generate AIA FITS and PNG images from HMI magnetograms."""
+"""``solar-euv predict``: generate AIA FITS and PNG images from line-of-sight magnetograms."""
 import click
 
 from solar_euv.cli.base import SolarEUVCommand, verbosity_options
@@ -33,11 +33,13 @@ __all__ = ["command"]
 @verbosity_options
 def command(model, inputs, out_dir, formats, batch_size, mc_samples, seed, passbands,
             overwrite, on_error, verbose, quiet):
-    """Generate AIA images from HMI line-of-sight magnetograms with a trained MODEL.
+    """Generate AIA images from line-of-sight magnetograms with a trained MODEL.
 
-    MODEL is a `solar-euv-train` run directory or a .keras file.  INPUT is an
-    HMI magnetogram FITS file (hmi.M_720s or hmi.M_45s, full disk, as
-    downloaded) or a directory of them.  Each magnetogram is put on the grid
+    MODEL is a `solar-euv-train` run directory or a .keras file.  INPUT is a
+    full-disk line-of-sight magnetogram FITS file (SDO/HMI hmi.M_720s or
+    hmi.M_45s; SOHO/MDI mdi.fd_M_96m_lev182 or NSO/GONG, converted to
+    HMI-equivalent Gauss with the factor recorded in the output header) or a
+    directory of them.  Each magnetogram is put on the grid
     the model was trained on, run through keras Model.predict and converted to
     DN/s; for each passband B this writes aia_generated.<T_OBS>.<B>.fits (a map
     sunpy opens as AIA, on the common grid, with the provenance in its header)

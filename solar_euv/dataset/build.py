@@ -3,7 +3,7 @@
 :func:`build_dataset` receives, for each split, the observations (a time and
 the source file of each channel) and a ``load`` function that turns source
 files into arrays on the common grid.  It knows nothing about FITS: the
-command line passes :func:`solar_euv.sdo.prep.prepare_files` as ``load``;
+command line passes :func:`solar_euv.sdo.batch.prepare_files` as ``load``;
 tests pass arrays they made.
 
 Sharding
@@ -145,7 +145,8 @@ def _clean(out_dir, planned):
 
 def build_dataset(splits, out_dir, *, load, size, channels=CHANNELS, source_root=None,
                   shard_bytes=DEFAULT_SHARD_BYTES, min_shards=DEFAULT_MIN_SHARDS,
-                  identity=None, split_info=None, metadata=None, progress=True):
+                  identity=None, split_info=None, metadata=None, progress=True,
+                  on_error=None, exclude=()):
     """Write the TFRecord shards of every split and ``manifest.json``.
 
     Parameters
@@ -178,9 +179,18 @@ def build_dataset(splits, out_dir, *, load, size, channels=CHANNELS, source_root
         Split name -> JSON-able description (its date range) stored in the
         manifest.
     metadata : dict, optional
-        Extra top-level manifest entries (``calibration``, ``pairing``).
+        Extra top-level manifest entries (``calibration``, ``pairing``); a
+        callable value is called when the manifest is written, after every
+        shard (``skipped``: the files ``on_error`` set aside).
     progress : bool
         Show a progress bar on stderr.
+    on_error : callable, optional
+        ``load`` may yield an :class:`~solar_euv.exceptions.InputError` in
+        place of an array; ``on_error(error, channel)`` is then called: when
+        it returns, the channel is missing from that observation; it may
+        raise to stop.  Without it the error is raised.
+    exclude : collection of str, optional
+        Source files not to load: their channels are missing.
 
     Returns
     -------
@@ -218,7 +228,7 @@ def build_dataset(splits, out_dir, *, load, size, channels=CHANNELS, source_root
             key = _shard_key(fname, members, channels, size, identity, root)
             todo = not _still_valid(out_dir / fname, done.get(fname), key)
             wanted = [(obs, ch, obs.sources[ch]) for obs in members for ch in channels
-                      if ch in obs.sources] if todo else None
+                      if ch in obs.sources and obs.sources[ch] not in exclude] if todo else None
             layout.append((name, fname, members, key, wanted))
             needed.extend(p for _, _, p in wanted or ())
 
@@ -240,7 +250,7 @@ def build_dataset(splits, out_dir, *, load, size, channels=CHANNELS, source_root
                 record = done[fname]
             else:
                 record = _write_shard(out_dir / fname, members, wanted, arrays, digests,
-                                      channels, size, radius, root)
+                                      channels, size, radius, root, on_error)
                 record.update(file=fname, key=key, schema_version=SCHEMA_VERSION)
                 _append_state(out_dir, record)
             bar.update(len(members))
@@ -271,7 +281,7 @@ def build_dataset(splits, out_dir, *, load, size, channels=CHANNELS, source_root
         }
     manifest["sources"] = sorted(sources.values(), key=lambda s: (s["time"], s["channel"],
                                                                   s["file"]))
-    manifest.update(metadata or {})
+    manifest.update({k: v() if callable(v) else v for k, v in (metadata or {}).items()})
     write_json_atomic(out_dir / MANIFEST_NAME, manifest)
     return manifest
 
@@ -295,11 +305,14 @@ def _still_valid(path, record, key):
     return st.st_size == record.get("bytes") and st.st_mtime_ns == record.get("mtime_ns")
 
 
-def _write_shard(path, members, wanted, arrays, digests, channels, size, radius, root):
+def _write_shard(path, members, wanted, arrays, digests, channels, size, radius, root,
+                 on_error):
     """Write one shard from the next prepared arrays; return its state record.
 
     ``wanted`` lists ``(observation, channel, source)`` in the order in which
     ``arrays`` and ``digests`` (iterators shared by all shards) deliver them.
+    An :class:`InputError` in ``arrays`` goes to ``on_error`` (see
+    :func:`build_dataset`).
     """
     by_obs, sources = {}, []
     for obs, ch, p in wanted:
@@ -308,13 +321,19 @@ def _write_shard(path, members, wanted, arrays, digests, channels, size, radius,
         except StopIteration:
             raise SolarEUVError("the image loader returned fewer images than files "
                                 f"(it stopped before {p})") from None
+        digest = next(digests)
+        if isinstance(a, InputError):
+            if on_error is None:
+                raise a
+            on_error(a, ch)
+            continue
         a = getattr(a, "data", a)
         if np.shape(a) != (size, size):
             raise InputError(p, f"was prepared to shape {np.shape(a)}, not ({size}, {size})")
         by_obs.setdefault(id(obs), {})[ch] = to_float16(a)
         sources.append({"file": _source_name(p, root), "channel": ch,
                         "time": str((getattr(obs, "times", None) or {}).get(ch, obs.time)),
-                        "sha256": next(digests)})
+                        "sha256": digest})
 
     stats = {ch: ChannelStatistics() for ch in channels}
     missing_combinations = {}

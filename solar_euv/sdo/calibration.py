@@ -10,8 +10,9 @@ come from an ``aia_V*_response_table.txt`` table.
 This package ships the version 8 table
 (``data/aia_V8_20171210_050627_response_table.txt``, installed as
 ``solar_euv.data``), valid until 2030; a newer table downloaded from SolarSoft
-(``$SSW/sdo/aia/response/``) can be given by path.  Nothing here contacts
-JSOC or SSW.
+(``$SSW/sdo/aia/response/``) can be given by path, and
+:func:`solar_euv.sdo.jsoc_table.fetch_correction_table` fetches the current
+one from JSOC into a file.  Nothing here contacts JSOC or SSW.
 """
 import functools
 import hashlib
@@ -75,8 +76,9 @@ def correction_table_info(correction_table=None):
 
 @functools.lru_cache(maxsize=8)
 def _load_table(path_str, mtime):
-    from aiapy.calibrate.util import get_correction_table
+    from solar_euv.sdo.thirdparty import import_module
 
+    get_correction_table = import_module("aiapy.calibrate.util").get_correction_table
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -117,6 +119,17 @@ def load_correction_table(correction_table=None):
     return _load_table(str(path), mtime)
 
 
+_NEWER_TABLE = ("give a newer table: solar-euv prepare --correction-table jsoc (the current "
+                "table, fetched from JSOC) or --correction-table FILE (an "
+                "aia_V*_response_table.txt)")
+
+
+def _table_name(correction_table):
+    if correction_table is None or isinstance(correction_table, (str, os.PathLike)):
+        return correction_table_path(correction_table).name
+    return "the given correction table"
+
+
 def degradation_factor(passband, time, correction_table=None):
     """Degradation factor of an AIA passband at a time (divide data by it).
 
@@ -140,8 +153,9 @@ def degradation_factor(passband, time, correction_table=None):
     solar_euv.exceptions.SolarEUVError
         For an unknown passband, or a time outside every epoch of the table.
     """
-    from aiapy.calibrate import degradation
+    from solar_euv.sdo.thirdparty import aiapy_calibrate
 
+    degradation = aiapy_calibrate().degradation
     if isinstance(passband, u.Quantity):
         passband = f"{passband.to_value(u.AA):.0f}"
     band = get_passband(passband)
@@ -155,23 +169,18 @@ def degradation_factor(passband, time, correction_table=None):
             warnings.simplefilter("ignore")
             value = degradation(band.wavelength, obstime, correction_table=table)
     except ValueError as err:
-        name = correction_table_path(correction_table).name if (
-            correction_table is None or isinstance(correction_table, (str, os.PathLike))
-        ) else "the given correction table"
         message = (f"no degradation correction for AIA {band.name} at {obstime.isot} "
-                   f"in {name}: {err}")
+                   f"in {_table_name(correction_table)}: {err}")
         raise SolarEUVError(message) from None
     factor = float(u.Quantity(value).to_value(u.dimensionless_unscaled).ravel()[0])
     newest = Time(max(str(d) for d in table["DATE"]), scale="utc")
     if obstime > newest:
-        warnings.warn(f"the degradation of AIA {band.name} at {obstime.isot} is extrapolated "
-                      f"past the correction table (made {newest.isot[:10]}); give a newer "
-                      "aia_V*_response_table.txt for data after that date",
-                      SolarEUVWarning, stacklevel=2)
+        warnings.warn(f"the degradation of AIA {band.name} is extrapolated past the correction "
+                      f"table {_table_name(correction_table)} (made {newest.isot[:10]}) for "
+                      f"images after that date; {_NEWER_TABLE}", SolarEUVWarning, stacklevel=2)
     if not factor > 0.0:
         message = (f"the degradation correction for AIA {band.name} at {obstime.isot} is "
-                   f"{factor:.3g}, not physical (the table is extrapolated too far); "
-                   "give a newer aia_V*_response_table.txt (solar-euv prepare "
-                   "--correction-table)")
+                   f"{factor:.3g} in {_table_name(correction_table)}, not physical (the table "
+                   f"is extrapolated too far); {_NEWER_TABLE}")
         raise SolarEUVError(message)
     return factor

@@ -1,11 +1,14 @@
-"""Find and download HMI magnetograms and AIA level-1 images from JSOC (drms).
+"""Find and download HMI or MDI magnetograms and AIA level-1 images from JSOC (drms).
 
 For every step of a time grid (``start`` to ``end`` every ``cadence``, UTC)
 and every channel, the record nearest in time (``T_OBS``) within a tolerance
 and not flagged unusable by its ``QUALITY`` word (see
-:func:`solar_euv.sdo.io.quality_problems`) is selected:
+:func:`solar_euv.sdo.quality.quality_problems`) is selected:
 
 * HMI: ``hmi.M_720s`` (segment ``magnetogram``);
+* SOHO/MDI (channel ``"mdi"``, 1996-2011): ``mdi.fd_M_96m_lev182`` (segment
+  ``data``), one magnetogram every 96 minutes, so a tolerance of up to 48
+  minutes finds one for every step; its ``QUALITY`` word is not judged;
 * AIA EUV (94, 131, 171, 193, 211, 304, 335 A): ``aia.lev1_euv_12s``
   (segment ``image``);
 * AIA UV (1600, 1700 A): ``aia.lev1_uv_24s`` (segment ``image``).
@@ -46,6 +49,7 @@ __all__ = [
     "FetchError",
     "JSOC_URL",
     "HMI_SERIES",
+    "MDI_SERIES",
     "AIA_EUV_SERIES",
     "AIA_UV_SERIES",
     "QUERY_KEYS",
@@ -67,6 +71,8 @@ __all__ = [
 
 JSOC_URL = "http://jsoc.stanford.edu"
 HMI_SERIES = "hmi.M_720s"
+MDI_SERIES = "mdi.fd_M_96m_lev182"
+_MAGNETOGRAM_SERIES = {"hmi": (HMI_SERIES, "magnetogram"), "mdi": (MDI_SERIES, "data")}
 AIA_EUV_SERIES = "aia.lev1_euv_12s"
 AIA_UV_SERIES = "aia.lev1_uv_24s"
 QUERY_KEYS = ("T_REC", "T_OBS", "WAVELNTH", "QUALITY", "*recnum*")
@@ -156,21 +162,25 @@ def _duration(seconds):
 
 # -- record sets ---------------------------------------------------------------------
 
+def _magnetogram(channel):
+    return _MAGNETOGRAM_SERIES.get(str(channel).lower())
+
+
 def series_for(channel):
-    """JSOC series of a channel: ``"hmi"`` or an AIA passband name."""
-    if str(channel).lower() == "hmi":
-        return HMI_SERIES
+    """JSOC series of a channel: ``"hmi"``, ``"mdi"`` or an AIA passband name."""
+    if _magnetogram(channel):
+        return _magnetogram(channel)[0]
     name = get_passband(channel).name
     return AIA_UV_SERIES if name in ("1600", "1700") else AIA_EUV_SERIES
 
 
 def segment_for(channel):
-    """The image segment of a channel's series (``magnetogram`` or ``image``)."""
-    return "magnetogram" if str(channel).lower() == "hmi" else "image"
+    """The image segment of a channel's series (``magnetogram``, ``data`` or ``image``)."""
+    return _magnetogram(channel)[1] if _magnetogram(channel) else "image"
 
 
 def _wavelength_filter(channel):
-    return "" if str(channel).lower() == "hmi" else f"[{get_passband(channel).name}]"
+    return "" if _magnetogram(channel) else f"[{get_passband(channel).name}]"
 
 
 def grid_query(channel, start, end, cadence="6h"):
@@ -275,7 +285,8 @@ def select_nearest(table, steps, channel, tolerance="6min"):
     steps : iterable of time-like
         Grid times (UTC).
     channel : str
-        ``"hmi"`` or the AIA passband name (decides which QUALITY bits are fatal).
+        ``"hmi"``, ``"mdi"`` or the AIA passband name (decides which QUALITY
+        bits are fatal; none for MDI, whose QUALITY word is not judged).
     tolerance : str, timedelta or Quantity
         Largest allowed ``|T_OBS - step|``.
 
@@ -286,9 +297,9 @@ def select_nearest(table, steps, channel, tolerance="6min"):
         usable record lies within the tolerance.  Records with a fatal
         QUALITY bit, no ``T_OBS`` or no record number are never chosen.
     """
-    from solar_euv.sdo.io import quality_problems
+    from solar_euv.sdo.quality import quality_problems
 
-    kind = "hmi" if str(channel).lower() == "hmi" else get_passband(channel).name
+    kind = str(channel).lower() if _magnetogram(channel) else get_passband(channel).name
     tol = parse_cadence(tolerance).total_seconds()
     candidates = []
     for row in _rows(table):
@@ -299,7 +310,7 @@ def select_nearest(table, steps, channel, tolerance="6min"):
         quality = row.get("QUALITY", 0)
         quality = 0 if quality is None or (isinstance(quality, float) and np.isnan(quality)) \
             else int(quality)
-        if quality_problems(quality, kind)[0]:
+        if kind != "mdi" and quality_problems(quality, kind)[0]:
             continue
         candidates.append((t_obs, str(row.get("T_REC", "")), int(recnum), quality))
     chosen = {}
@@ -318,13 +329,15 @@ def select_nearest(table, steps, channel, tolerance="6min"):
 def filename_for(channel, t_rec):
     """File name of a record, in the style of JSOC's exports.
 
-    ``hmi.M_720s.20170101_000000_TAI.magnetogram.fits`` and
+    ``hmi.M_720s.20170101_000000_TAI.magnetogram.fits``,
+    ``mdi.fd_M_96m_lev182.20101015_191200_TAI.data.fits`` and
     ``aia.lev1_euv_12s.2017-01-01T000009Z.171.image_lev1.fits``.
     """
     text = str(t_rec).strip()
-    if str(channel).lower() == "hmi":
+    if _magnetogram(channel):
+        series, segment = _magnetogram(channel)
         stamp = re.sub(r"[^0-9_A-Z]", "", text.replace(".", "").replace(":", ""))
-        return f"{HMI_SERIES}.{stamp}.magnetogram.fits"
+        return f"{series}.{stamp}.{segment}.fits"
     stamp = re.sub(r"[^0-9TZ\-]", "", text.replace(":", ""))
     name = get_passband(channel).name
     return f"{series_for(name)}.{stamp}.{name}.image_lev1.fits"
@@ -430,8 +443,9 @@ class FetchResult:
 
 def _default_client(email):
     """A drms client; with an e-mail address, JSOC is asked whether it is registered."""
-    import drms
+    from solar_euv.sdo import thirdparty
 
+    drms = thirdparty.drms()
     try:
         return drms.Client(email=email)
     except ValueError:
@@ -441,8 +455,9 @@ def _default_client(email):
 
 
 def _query(client, ds):
-    import drms
+    from solar_euv.sdo import thirdparty
 
+    drms = thirdparty.drms()
     try:
         return client.query(ds, key=",".join(QUERY_KEYS))
     except drms.DrmsQueryError as err:
@@ -463,8 +478,9 @@ def _record_key(record_name):
 
 
 def _export(client, channel, records, email, timeout):
-    import drms
+    from solar_euv.sdo import thirdparty
 
+    drms = thirdparty.drms()
     ds = export_query(channel, [r.recnum for r in records])
     try:
         request = client.export(ds, method="url", protocol="fits", email=email)
@@ -479,7 +495,7 @@ def _export(client, channel, records, email, timeout):
                          ) from None
     except _NETWORK_ERRORS as err:
         raise _offline_error(err) from None
-    wave = "" if channel == "hmi" else channel
+    wave = "" if _magnetogram(channel) else channel
     by_key = {(r.t_rec, wave): r for r in records}
     pairs = []
     for row in _rows(urls):
@@ -494,8 +510,8 @@ def _export(client, channel, records, email, timeout):
 
 def fetch(start, end, out_dir, *, cadence="6h", passbands="all", hmi=True, email=None,
           tolerance="6min", retries=3, retry_pause=5.0, timeout=600, dry_run=False,
-          client=None, opener=None, progress=None):
-    """Download HMI magnetograms and AIA images nearest to each grid step.
+          client=None, opener=None, progress=None, instrument="hmi"):
+    """Download magnetograms and AIA images nearest to each grid step.
 
     Parameters
     ----------
@@ -508,7 +524,7 @@ def fetch(start, end, out_dir, *, cadence="6h", passbands="all", hmi=True, email
     passbands : str or iterable of str
         AIA passbands (``"all"`` for the nine; ``()`` for none).
     hmi : bool
-        Also fetch ``hmi.M_720s`` magnetograms.
+        Also fetch magnetograms (of ``instrument``).
     email : str
         JSOC-registered address (required unless ``dry_run``).
     tolerance : str
@@ -527,6 +543,8 @@ def fetch(start, end, out_dir, *, cadence="6h", passbands="all", hmi=True, email
         URL opener for :func:`download`.
     progress : callable, optional
         Called as ``progress(message)`` for each step of work.
+    instrument : {"hmi", "mdi"}
+        Magnetograms from ``hmi.M_720s`` or ``mdi.fd_M_96m_lev182``.
 
     Returns
     -------
@@ -542,7 +560,11 @@ def fetch(start, end, out_dir, *, cadence="6h", passbands="all", hmi=True, email
     say = progress or (lambda message: None)
     names = () if passbands in ((), [], None, "") else parse_passbands(
         [passbands] if isinstance(passbands, str) else passbands)
-    channels = (("hmi",) if hmi else ()) + tuple(names)
+    instrument = str(instrument).lower()
+    if instrument not in _MAGNETOGRAM_SERIES:
+        raise SolarEUVError(f"unknown magnetogram instrument {instrument!r}; JSOC serves "
+                            + " and ".join(_MAGNETOGRAM_SERIES))
+    channels = ((instrument,) if hmi else ()) + tuple(names)
     if not channels:
         raise SolarEUVError("nothing to fetch: no passband given and HMI turned off")
     if not dry_run and not email:

@@ -53,8 +53,6 @@ deconvolution.
 """
 import functools
 import os
-import sys
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,7 +68,6 @@ __all__ = [
     "prepare_hmi",
     "prepare_aia",
     "prepare_file",
-    "prepare_files",
     "resample_to_grid",
 ]
 
@@ -98,7 +95,7 @@ def _too_large(path, detail):
     """
     return InputError(path or "<map>", f"holds {detail}: damaged data, not an SDO image (SDO "
                                        "pixel values stay below about 1e6; anything beyond "
-                                       f"{MAX_ABS_VALUE:.0e} is refused)")
+                                       f"{MAX_ABS_VALUE:.0e} is refused)", category="damaged")
 
 
 def _check_magnitude(image):
@@ -126,7 +123,8 @@ class PreparedImage:
         (``"171"``); the same as :attr:`solar_euv.sdo.io.SDOImage.kind` and
         the ``kind`` of :mod:`solar_euv.sdo.pairing`.
     instrument : str
-        ``"hmi"`` or ``"aia"``.
+        ``"hmi"`` or ``"aia"``; ``"mdi"`` or ``"gong"`` for a magnetogram of
+        those instruments (in HMI-equivalent Gauss, ``kind`` ``"hmi"``).
     passband : str or None
         The AIA passband name (``"171"``); None for a magnetogram.
     time : str
@@ -289,7 +287,8 @@ def prepare_hmi(map_or_path, size=1024, *, order=3):
     image = _as_image(map_or_path, size)
     if image.kind != "hmi":
         raise InputError(image.path or "<map>",
-                         f"is an AIA {image.kind} A image, not an HMI magnetogram")
+                         f"is an AIA {image.kind} A image, not an HMI magnetogram",
+                         category="product")
     size, centre, radius = _grid(size)
     _check_magnitude(image)
     out = resample_to_grid(image.map, (size, size), centre,
@@ -325,7 +324,8 @@ def _aia_factors(image, correction_table, degradation):
         except SolarEUVError as err:
             # A time the table cannot correct (an unphysical extrapolation far
             # past the table, or before its first epoch): name the image.
-            raise InputError(image.path or "<map>", f"cannot be calibrated: {err}") from None
+            raise InputError(image.path or "<map>", f"cannot be calibrated: {err}",
+                             category="uncorrectable") from None
     return exptime, factor
 
 
@@ -361,7 +361,8 @@ def prepare_aia(map_or_path, size=1024, correction_table=None, degradation=True,
 
 def _prepare_aia(image, size, correction_table, degradation, order):
     if image.kind == "hmi":
-        raise InputError(image.path or "<map>", "is an HMI magnetogram, not an AIA image")
+        raise InputError(image.path or "<map>", "is an HMI magnetogram, not an AIA image",
+                         category="product")
     size, centre, radius = _grid(size)
     exptime, factor = _aia_factors(image, correction_table, degradation)
     _check_magnitude(image)
@@ -395,6 +396,9 @@ def prepare_file(path, size=1024, *, correction_table=None, degradation=True, or
         table cannot correct for degradation (a time before its first epoch,
         or so far past its end that the extrapolated factor is not positive).
     """
+    other = _other_magnetogram(path, size)
+    if other is not None:
+        return other
     image = _as_image(path, size)
     time = image.time
     meta = {"level": image.level, "quality": int(image.map.meta.get("quality", 0) or 0)}
@@ -417,140 +421,22 @@ def prepare_file(path, size=1024, *, correction_table=None, degradation=True, or
                          radius_px=solar_radius_px(size), meta=meta)
 
 
-def _prepare_one(args):
-    """Worker: a PreparedImage, or the error as plain data (InputError does not pickle)."""
-    path, size, kwargs = args
-    try:
-        return prepare_file(path, size, **kwargs)
-    except InputError as err:
-        return ("InputError", err.path, err.problem)
-    except SolarEUVError as err:
-        return ("SolarEUVError", str(err))
+def _other_magnetogram(path, size):
+    """A :class:`PreparedImage` of an MDI or GONG magnetogram file; None for SDO files.
 
-
-def _as_error(result):
-    if result[0] == "InputError":
-        return InputError(result[1], result[2])
-    return SolarEUVError(result[1])
-
-
-def prepare_files(paths, size=1024, *, workers=1, progress=True, on_error="raise",
-                  correction_table=None, degradation=True, order=3):
-    """Prepare many files in parallel processes; yield results in input order.
-
-    Parameters
-    ----------
-    paths : iterable of str or os.PathLike
-        SDO files.
-    size : int
-        Grid side ``N``.
-    workers : int
-        Number of processes (1: in this process).  Each worker reads and
-        warps one file at a time; about ``100 MB`` of memory per worker at
-        4096 px input.
-    progress : bool
-        Show a progress bar (tqdm, on stderr).
-    on_error : {"raise", "warn"}
-        On an unusable file, raise its :class:`InputError`, or warn
-        (:class:`~solar_euv.exceptions.SolarEUVWarning`) and skip it.
-    correction_table, degradation, order
-        As in :func:`prepare_aia`.
-
-    Yields
-    ------
-    PreparedImage
+    The field is in HMI-equivalent Gauss
+    (:mod:`solar_euv.sdo.magnetograms`); ``meta`` records the instrument and
+    the cross-calibration factor.
     """
-    from solar_euv.exceptions import SolarEUVWarning
+    from solar_euv.sdo import magnetograms
+    from solar_euv.sdo.io import read_header
 
-    if on_error not in ("raise", "warn"):
-        raise SolarEUVError(f"on_error must be 'raise' or 'warn'; received {on_error!r}")
-    paths = [os.fspath(p) for p in paths]
-    kwargs = {"correction_table": correction_table, "degradation": degradation,
-              "order": order}
-    jobs = [(p, size, kwargs) for p in paths]
-    bar = _progress(len(jobs), progress)
-    try:
-        if workers is None or workers <= 1 or len(jobs) <= 1:
-            results = map(_prepare_one, jobs)
-        else:
-            results = _pool(int(workers)).map(_prepare_one, jobs)
-        try:
-            for result in results:
-                bar.update(1)
-                if isinstance(result, tuple):
-                    error = _as_error(result)
-                    if on_error == "raise":
-                        raise error
-                    warnings.warn(f"skipped: {error}", SolarEUVWarning, stacklevel=2)
-                    continue
-                yield result
-        finally:
-            close = getattr(results, "close", None)
-            if close is not None:
-                close()                       # cancels what is still pending
-    finally:
-        bar.close()
-
-
-_POOLS = {}
-
-
-def _pool(workers):
-    """A process pool of ``workers`` processes, kept for later calls.
-
-    Starting workers costs seconds (imports; see :func:`_worker_context`),
-    so the pool is reused by every :func:`prepare_files` call of this
-    process and shut down when the interpreter exits.
-    """
-    from concurrent.futures import ProcessPoolExecutor
-
-    method = _worker_context().get_start_method()
-    key = (workers, method)
-    pool = _POOLS.get(key)
-    if pool is None or getattr(pool, "_broken", False):
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context())
-        _POOLS[key] = pool
-    return pool
-
-
-# Imported once by the fork server, so that forked workers start ready.
-_WORKER_MODULES = (__name__, "sunpy.map", "aiapy.calibrate", "skimage.transform",
-                   "astropy.io.fits")
-
-
-def _worker_context():
-    """Start method for the worker processes.
-
-    ``fork`` starts workers at once.  When TensorFlow is loaded, its threads
-    make forking this process unsafe; then a fork server (a fresh process
-    that imports this module once and forks the workers) is used, or
-    ``spawn`` where that does not exist.
-    """
-    import multiprocessing
-
-    methods = multiprocessing.get_all_start_methods()
-    if "tensorflow" not in sys.modules and "fork" in methods:
-        return multiprocessing.get_context("fork")
-    if "forkserver" in methods:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(list(_WORKER_MODULES))
-        return context
-    return multiprocessing.get_context("spawn")
-
-
-class _NoBar:
-    def update(self, n):
-        pass
-
-    def close(self):
-        pass
-
-
-def _progress(total, enabled):
-    if not enabled:
-        return _NoBar()
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # tqdm is optional: no bar without it
-        return _NoBar()
-    return tqdm(total=total, unit="file", desc="prepare", leave=False)
+    if not isinstance(path, (str, os.PathLike)) or magnetograms.is_sdo(read_header(path)):
+        return None
+    mag = magnetograms.read_magnetogram(path, size)
+    meta = {"level": float(mag.meta.get("lvl_num", 0) or 0),
+            "quality": int(mag.meta.get("quality", 0) or 0), "bin_factor": 1,
+            "instrument": mag.instrument, "cross_calibration": mag.calibration.factor}
+    return PreparedImage(kind="hmi", instrument=mag.instrument, passband=None,
+                         time=mag.time.utc.isot + "Z", data=mag.gauss, path=mag.path,
+                         size=int(size), radius_px=solar_radius_px(size), meta=meta)
