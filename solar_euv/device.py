@@ -122,8 +122,14 @@ FAST_PATHS = {
     # float32 runs the same oneDNN avx512_core kernels as on the measured
     # kind (bfloat16 aside, which `--precision auto` does not pick here).
     "cpu-avx512": _MEASURED,
-    # Not yet measured: the measured kind's paths (as before the table).
-    "cpu-avx2": _MEASURED,
+    # Measured only on the AVX-512 machine with oneDNN limited to AVX2
+    # (ONEDNN_MAX_CPU_ISA=AVX2), an approximation of an AVX2 CPU (README
+    # "Speed"): the matrix-product paths stay (1.1-14x per layer there), the
+    # fused BatchNorm goes (oneDNN's AVX2 kernel: 0.65-1.37x per layer, even
+    # over a whole step).  The issue's real AVX2 CPU (Zen 3) found this
+    # project 0.74x the authors' loop at 512 px with every path on, which
+    # the approximation does not reproduce: confirm on a real AVX2 machine.
+    "cpu-avx2": dataclasses.replace(_MEASURED, fused_batch_norm=False),
     # Never measured.  The fused Adam and BatchNorm kernels are the ones
     # tf.keras 2 used by default on GPUs (cuDNN); the matrix-product paths
     # replaced slow oneDNN CPU kernels and may lose to cuDNN: off until
