@@ -24,8 +24,10 @@ oneDNN, which runs TensorFlow's CPU convolutions and matrix products,
 chooses its instruction set at run time; ``ONEDNN_MAX_CPU_ISA`` (or
 ``DNNL_MAX_CPU_ISA``) caps it, and so caps the detected kind
 (``ONEDNN_MAX_CPU_ISA=AVX2`` on an AVX-512 machine gives ``"cpu-avx2"``).
-``TF_ENABLE_ONEDNN_OPTS=0`` (TensorFlow's Eigen kernels, compiled for AVX2
-in the pip wheel, and bfloat16 emulated) caps it at ``"cpu-avx2"`` too.
+``TF_ENABLE_ONEDNN_OPTS=0`` (TensorFlow's own Eigen kernels, which the pip
+wheel builds without AVX2 or AVX-512 (its start-up message lists them among
+the instructions it does not use), and bfloat16 emulated) caps it at
+``"cpu-avx2"`` too: the thresholds were measured against oneDNN.
 
 Environment variables read at each call (so a test or a benchmark can set
 them in a running process; a layer reads them when its ``call`` is traced):
