@@ -56,7 +56,7 @@ def _run(args, argv):
         warmup=args.warmup, base_filters=args.base_filters,
         bottleneck_size=args.bottleneck, matmul_size=args.matmul_size,
         authors=not args.no_authors, command="python -m benchmarks " + " ".join(argv),
-        echo=lambda line: print(line, flush=True))
+        echo=lambda line: print(line, flush=True), fast_paths=args.fast_paths)
     data_seconds = 0.0
     if data:
         result.update(run_data_benchmarks(
@@ -189,6 +189,11 @@ def main(argv=None):
     run.add_argument("--matmul-size", type=int)
     run.add_argument("--intra-op", type=int, help="TensorFlow intra-op threads")
     run.add_argument("--inter-op", type=int, help="TensorFlow inter-op threads")
+    run.add_argument("--fast-paths", type=_str_list,
+                     help="comma list of variants of this project's step timed side by "
+                          "side: table (default: this device kind's paths), off, a device "
+                          "kind (its paths), no-<field> (the table without one path, e.g. "
+                          "no-fused_batch_norm)")
     run.add_argument("--no-authors", action="store_true",
                      help="skip the authors'-style reference loop")
     data = run.add_argument_group(

@@ -21,7 +21,11 @@ respect to the input and the weights) of
   :class:`~solar_euv.models.fused_batch_normalization.FusedBatchNormalization`,
   each followed by a LeakyReLU, in training mode;
 
-and prints milliseconds (median) and the ratio Keras / this project.
+and prints milliseconds (median) and the ratio Keras / this project.  The
+project's layers take their fast paths whatever the detected device kind
+(:func:`solar_euv.device.using_device_kind` of the measured kind): the
+table measures whether those paths pay off on this machine, to fill
+:data:`solar_euv.device.FAST_PATHS` for its kind.
 
 Run::
 
@@ -130,6 +134,13 @@ def measure(groups=("convt", "logits", "bn"), precision="float32", repeat=9, sha
     """
     import tensorflow as tf
 
+    from solar_euv.device import MEASURED_KIND, using_device_kind
+
+    with using_device_kind(MEASURED_KIND):
+        return _measure(groups, precision, repeat, shapes, tf)
+
+
+def _measure(groups, precision, repeat, shapes, tf):
     rows = []
     for group in groups:
         for label, shape, stock, ours in _pairs(group, precision, (shapes or {}).get(group)):
@@ -168,6 +179,9 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
+    from solar_euv.device import device_kind
+
+    print(f"device kind: {device_kind()}", flush=True)
     channels = [int(c) for c in args.pair_channels.split(",")]
     pair = [(size, c) for c in channels for size in PAIR_SIZES]
     rows = measure(args.what.split(","), args.precision, args.repeat, {"pair": pair})

@@ -241,8 +241,13 @@ def main(argv=None):
                         help="observations written per size (default: 128 at 256, 24 at 1024)")
     parser.add_argument("--seconds", type=float, default=10.0,
                         help="timed seconds per measurement")
+    parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
     rows = measure_pipeline(args.sizes, args.examples, args.seconds)
+    if args.json:
+        import json
+
+        pathlib.Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
     print(f"pipeline throughput, {os.cpu_count()} CPU cores, batch 1, training=True "
           "(shuffle + decode + scale + mask + shake)\n")
     print("| size | target passbands | record (MiB) | examples/s | MiB/s read |")

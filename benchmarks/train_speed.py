@@ -42,6 +42,7 @@ gradients in the generator's tape); ``flops_analytic`` the convolutions of
 the networks by the convention of the reference note (generator forward x3
 + discriminator forward x7; Model A: generator forward x3).
 """
+import dataclasses
 import gc
 import os
 import platform
@@ -92,12 +93,16 @@ def machine_info(command=None):
                 "device_name", gpu.name))
         except (ValueError, RuntimeError):
             gpu_names.append(gpu.name)
+    from solar_euv.device import device_kind
+
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
         usable = os.cpu_count()
     return {
         "device": ", ".join(gpu_names) if gpu_names else f"CPU ({_cpu_name()})",
+        "device_kind": device_kind(),
+        "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
         "device_type": "GPU" if gpus else "CPU",
         "cpu": _cpu_name(),
         "cpu_count": os.cpu_count(),
@@ -113,12 +118,20 @@ def machine_info(command=None):
     }
 
 
-def supported_precisions(requested):
-    """``requested`` minus the precisions this device cannot run well."""
-    import tensorflow as tf
+def supported_precisions(requested, explicit=True):
+    """``requested`` minus the precisions this device cannot run well.
 
-    gpu = bool(tf.config.list_physical_devices("GPU"))
-    return [p for p in requested if p != "mixed_float16" or gpu]
+    mixed_float16 needs a GPU; mixed_bfloat16 is left out of a mode's
+    defaults (``explicit=False``) on CPUs without native bfloat16, where it
+    is emulated and about ten times slower than float32.
+    """
+    from solar_euv.device import device_kind, native_bfloat16
+
+    kind = device_kind()
+    keep = [p for p in requested if p != "mixed_float16" or kind == "gpu"]
+    if not explicit and kind.startswith("cpu") and not native_bfloat16(kind):
+        keep = [p for p in keep if p != "mixed_bfloat16"]
+    return keep
 
 
 # -- memory --------------------------------------------------------------------
@@ -311,13 +324,27 @@ def _with_policy(precision, build):
 
 
 def project_step(model_name, image_size, batch, precision, xla, base_filters=64,
-                 bottleneck_size=4, stock_adam=False):
+                 bottleneck_size=4, stock_adam=False, fast_paths=None):
     """This project's training step as ``fit`` runs it; returns ``(run, model)``.
 
     ``stock_adam=True`` compiles with :class:`keras.optimizers.Adam` instead
     of :func:`~solar_euv.models.paper_optimizers` (to measure what the fused
-    update gains).
+    update gains).  ``fast_paths`` (a :class:`solar_euv.device.FastPaths`)
+    replaces the device table's paths for this step (it is traced inside
+    :func:`solar_euv.device.using_fast_paths`).
     """
+    if fast_paths is not None:
+        from solar_euv.device import using_fast_paths
+
+        with using_fast_paths(fast_paths):
+            run, model = project_step(model_name, image_size, batch, precision, xla,
+                                      base_filters, bottleneck_size, stock_adam)
+
+        def run_with_paths():
+            with using_fast_paths(fast_paths):  # the first call traces the step
+                run()
+
+        return run_with_paths, model
     import keras
     import numpy as np
     import tensorflow as tf
@@ -436,7 +463,7 @@ def _config_key(row):
 def run_benchmark(mode="quick", models=None, sizes=None, batches=None, precisions=None,
                   xla=None, rounds=None, steps=None, warmup=None, base_filters=64,
                   bottleneck_size=4, matmul_size=None, authors=True, command=None,
-                  echo=print):
+                  echo=print, fast_paths=None):
     """Measure training speed; returns the JSON-ready result (a dict).
 
     Parameters
@@ -456,6 +483,11 @@ def run_benchmark(mode="quick", models=None, sizes=None, batches=None, precision
         Side of the square matmul that measures the peak.
     authors : bool
         Also time the authors'-style loop (float32, no XLA) in each group.
+    fast_paths : list of str, optional
+        Variants of this project's step to time side by side
+        (:func:`solar_euv.device.fast_path_variant` names; default
+        ``["table"]``, the detected device kind's paths); other variants get
+        the loop name ``"project (<variant>)"``.
     command : str, optional
         The command line recorded in the result (default: ``sys.argv``).
     echo : callable
@@ -475,11 +507,19 @@ def run_benchmark(mode="quick", models=None, sizes=None, batches=None, precision
                  "warmup": warmup, "matmul_size": matmul_size}
     settings.update({k: v for k, v in overrides.items() if v is not None})
     settings.update({"mode": mode, "base_filters": base_filters,
-                     "bottleneck_size": bottleneck_size, "authors": authors})
-    settings["precisions"] = supported_precisions(settings["precisions"])
+                     "bottleneck_size": bottleneck_size, "authors": authors,
+                     "fast_paths": list(fast_paths or ["table"])})
+    settings["precisions"] = supported_precisions(settings["precisions"],
+                                                  explicit=precisions is not None)
+    from solar_euv.device import fast_path_variant
+
+    variants = {name: fast_path_variant(name) for name in settings["fast_paths"]}
     machine = machine_info(command)
-    echo(f"benchmark {mode}: {machine['device']}, {machine['usable_cores']} cores, "
-         f"TF {machine['tensorflow']}, Keras {machine['keras']}")
+    echo(f"benchmark {mode}: {machine['device']}, device kind {machine['device_kind']}, "
+         f"{machine['usable_cores']} cores, TF {machine['tensorflow']}, "
+         f"Keras {machine['keras']}")
+    settings["fast_path_settings"] = {name: dataclasses.asdict(paths)
+                                      for name, paths in variants.items()}
 
     t_start = time.perf_counter()
     peaks = {p: matmul_peak(p, settings["matmul_size"]) for p in settings["precisions"]}
@@ -492,7 +532,7 @@ def run_benchmark(mode="quick", models=None, sizes=None, batches=None, precision
         for size in settings["sizes"]:
             for batch in settings["batches"]:
                 rows += _measure_group(model_name, size, batch, settings, peaks, peak_times,
-                                       peak_cpu, echo)
+                                       peak_cpu, echo, variants)
                 keras.backend.clear_session()
                 gc.collect()
     peak = {p: peaks[p][1] / statistics.median(t) for p, t in peak_times.items() if t}
@@ -521,14 +561,18 @@ def run_benchmark(mode="quick", models=None, sizes=None, batches=None, precision
     return result
 
 
-def _measure_group(model_name, size, batch, settings, peaks, peak_times, peak_cpu, echo):
+def _measure_group(model_name, size, batch, settings, peaks, peak_times, peak_cpu, echo,
+                   variants):
     """Build every configuration of one (model, size, batch), then interleave."""
     configs = []
     flops = None
     for precision in settings["precisions"]:
         for xla in settings["xla"]:
-            configs.append({"loop": "project", "model": model_name, "size": size,
-                            "batch": batch, "precision": precision, "xla": bool(xla)})
+            for variant in variants:
+                loop = "project" if variant == "table" else f"project ({variant})"
+                configs.append({"loop": loop, "model": model_name, "size": size,
+                                "batch": batch, "precision": precision, "xla": bool(xla),
+                                "fast_paths": variant})
     if settings["authors"]:
         configs.append({"loop": "authors", "model": model_name, "size": size,
                         "batch": batch, "precision": "float32", "xla": False})
@@ -536,12 +580,16 @@ def _measure_group(model_name, size, batch, settings, peaks, peak_times, peak_cp
     _reset_peak_rss()
     for config in configs:
         t0 = time.perf_counter()
-        if config["loop"] == "project":
+        if config["loop"].startswith("project"):
+            paths = variants[config["fast_paths"]]
             run, model = project_step(model_name, size, batch, config["precision"],
                                       config["xla"], settings["base_filters"],
-                                      settings["bottleneck_size"])
+                                      settings["bottleneck_size"], fast_paths=paths)
             if flops is None:
-                counted = count_step_flops(model, size, batch)
+                from solar_euv.device import using_fast_paths
+
+                with using_fast_paths(paths):
+                    counted = count_step_flops(model, size, batch)
                 flops = {"graph": counted["executed"], "graph_all": counted["all"],
                          "graph_tf_stats": counted["executed_tf_stats"],
                          "by_type": counted["by_type"],
@@ -603,7 +651,7 @@ def _ratios(rows):
     out = {}
     for r in rows:
         ref = base.get((r["model"], r["size"], r["batch"]))
-        if r["loop"] == "project" and ref:
+        if r["loop"].startswith("project") and ref:
             r["vs_authors"] = r["steps_per_s"] / ref["steps_per_s"]
             # The same ratio in CPU seconds of this process per step.
             r["vs_authors_cpu"] = ref["cpu_seconds"] / r["cpu_seconds"]
@@ -615,8 +663,11 @@ def _ratios(rows):
 def markdown_table(result):
     """The result as a Markdown table (one line per configuration) with a header."""
     m = result["machine"]
+    isa = (f", oneDNN limited to {m['onednn_max_cpu_isa']}"
+           if m.get("onednn_max_cpu_isa") else "")
     lines = [
-        f"Device: {m['device']}, {m['usable_cores']} usable cores "
+        f"Device: {m['device']} (kind {m.get('device_kind', 'unrecorded')}{isa}), "
+        f"{m['usable_cores']} usable cores "
         f"(intra-op {m['intra_op_threads'] or 'default'}, inter-op "
         f"{m['inter_op_threads'] or 'default'} threads); TensorFlow {m['tensorflow']}, "
         f"Keras {m['keras']}, Python {m['python']}; {m['utc']}.",

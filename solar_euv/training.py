@@ -347,6 +347,11 @@ def train(config, echo=print, verbose="auto", strategy=None, references=True):
 
     if config.model not in ("A", "B"):
         raise SolarEUVError(f"--model must be A (L1) or B (L1 + cGAN); received {config.model}")
+    # --precision auto: the device's policy, or the one the run directory recorded.
+    from solar_euv.device import run_precision
+
+    precision_record = run_precision(config.precision, config.run_dir, config.force)
+    config = dataclasses.replace(config, precision=precision_record["policy"])
     _check_precision(config.precision)
     if strategy is None:
         strategy, strategy_text, chief = make_strategy(config.strategy)
@@ -391,6 +396,7 @@ def train(config, echo=print, verbose="auto", strategy=None, references=True):
     record = {"identity": config.identity(), "options": dataclasses.asdict(config),
               "data_dir": str(data_dir.resolve()), "manifest_sha256": _manifest_hash(data_dir),
               "scaling": scaling.to_dict(), "validation_split": val_split,
+              "precision": precision_record,
               "versions": {"solar_euv": __version__, "tensorflow": tf.__version__,
                            "keras": keras.__version__, "python": platform.python_version()},
               "written": datetime.datetime.now(datetime.timezone.utc).isoformat()}
@@ -436,7 +442,9 @@ def train(config, echo=print, verbose="auto", strategy=None, references=True):
         echo(f"solar-euv-train: model {config.model}, passbands {','.join(config.passbands)}, "
              f"{config.image_size} px, global batch {config.batch_size}; data {data_dir} "
              f"(train {n_train}, {val_split} {n_val}); {strategy_text}; "
-             f"precision {config.precision}; run directory {run.path}"
+             f"precision {config.precision}"
+             + (" (auto)" if precision_record["requested"] == "auto" else "")
+             + f"; run directory {run.path}"
              + (f"; resuming from step {start_step}" if resume else ""))
         if start_step >= config.iterations:
             echo(f"the run already took its {config.iterations} steps")

@@ -24,6 +24,23 @@ def _split_cpu_for_mirrored_tests():
 
 _split_cpu_for_mirrored_tests()
 
+#: Test modules that check the fast paths compute what Keras computes: they
+#: run those paths whatever this machine's device kind turns off.
+_FAST_PATH_MODULES = ("test_fast_layers", "test_optimizers")
+
+
+@pytest.fixture(autouse=True)
+def _fast_paths_under_test(request):
+    """The measured kind's fast paths in the modules that compare them with Keras."""
+    if request.module.__name__.rsplit(".", 1)[-1] not in _FAST_PATH_MODULES:
+        yield
+        return
+    from solar_euv.device import MEASURED_KIND, using_device_kind
+
+    with using_device_kind(MEASURED_KIND):
+        yield
+
+
 REAL_SDO = pathlib.Path(__file__).resolve().parents[2] / "shared" / "real-sdo"
 
 

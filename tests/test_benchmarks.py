@@ -277,3 +277,40 @@ def test_learn_writes_curves_references_and_sharpness(prepared_sample, tmp_path,
     assert "| 171 |" in text and "A-171 CC" in text and "HF power ratio" in text
     assert (out / "learn.png").stat().st_size > 5000
     assert result["command"].startswith("python -m benchmarks learn")
+
+
+def test_results_name_the_device_kind(tiny_result):
+    from solar_euv.device import KINDS, device_kind
+
+    out, result = tiny_result
+    assert result["machine"]["device_kind"] == device_kind() and device_kind() in KINDS
+    assert result["settings"]["fast_paths"] == ["table"]
+    assert f"(kind {device_kind()}" in (out / "train_speed.md").read_text()
+
+
+def test_fast_path_variants_run_side_by_side(monkeypatch):
+    from benchmarks.train_speed import run_benchmark
+
+    monkeypatch.setenv("SOLAR_EUV_DEVICE_KIND", "cpu-avx2")
+    result = run_benchmark("quick", models=["A"], sizes=[64], precisions=["float32"],
+                           rounds=1, steps=1, warmup=1, base_filters=4, matmul_size=256,
+                           fast_paths=["table", "off", "no-fused_batch_norm"],
+                           echo=lambda line: None)
+    assert [r["key"] for r in result["rows"]] == [
+        "project/A/64/1/float32/False", "project (off)/A/64/1/float32/False",
+        "project (no-fused_batch_norm)/A/64/1/float32/False", "authors/A/64/1/float32/False"]
+    assert result["machine"]["device_kind"] == "cpu-avx2"
+    assert result["settings"]["fast_path_settings"]["off"]["fused_adam"] is False
+    assert not result["settings"]["fast_path_settings"]["table"]["fused_batch_norm"]
+    assert set(result["ratios"]) == {r["key"] for r in result["rows"][:3]}
+
+
+def test_modes_leave_emulated_bfloat16_out(monkeypatch):
+    from benchmarks.train_speed import supported_precisions
+
+    both = ["float32", "mixed_bfloat16"]
+    monkeypatch.setenv("SOLAR_EUV_DEVICE_KIND", "cpu-avx2")
+    assert supported_precisions(both, explicit=False) == ["float32"]
+    assert supported_precisions(both) == both  # asked for: measured anyway
+    monkeypatch.setenv("SOLAR_EUV_DEVICE_KIND", "cpu-avx512-bf16")
+    assert supported_precisions(both + ["mixed_float16"], explicit=False) == both

@@ -283,3 +283,54 @@ def test_two_workers_on_localhost_complete_and_agree(prepared_sample, tmp_path):
                    echo=lambda *a: None, verbose=0)
     multi_l1 = float(lines[0][0].split("validation L1 ")[1].split(";")[0])
     assert multi_l1 == pytest.approx(single.validation["val_l1"], rel=0.1)
+
+
+def test_precision_auto_is_recorded_and_a_resumed_run_keeps_it(prepared_sample, tmp_path,
+                                                               monkeypatch):
+    run = tmp_path / "run"
+    args = ["--data", str(prepared_sample), "--save-every", "2", "--validate-every", "2",
+            "--run-dir", str(run), "-q"] + SMALL
+    # Started on a CPU with native bfloat16: auto (the default) is mixed_bfloat16.
+    monkeypatch.setenv("SOLAR_EUV_DEVICE_KIND", "cpu-avx512-bf16")
+    first = _run(args + ["--iterations", "2"])
+    assert first.exit_code == 0, first.output
+    assert "precision mixed_bfloat16 (auto)" in first.output
+    config = json.loads((run / "config.json").read_text())
+    assert config["precision"] == {"requested": "auto", "policy": "mixed_bfloat16",
+                                   "device_kind": "cpu-avx512-bf16"}
+    assert config["identity"]["precision"] == "mixed_bfloat16"
+    # Resumed where auto would pick float32: the run keeps its policy.
+    monkeypatch.setenv("SOLAR_EUV_DEVICE_KIND", "cpu-avx2")
+    resumed = _run(args + ["--iterations", "4"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "precision mixed_bfloat16 (auto)" in resumed.output
+    assert "resuming from step 2" in resumed.output
+    assert json.loads((run / "config.json").read_text())["precision"]["policy"] \
+        == "mixed_bfloat16"
+    assert load_model(run / "model.keras").generator.get_layer(
+        "enc2_conv").compute_dtype == "bfloat16"
+    # Started over, on the CPU without native bfloat16: float32.
+    forced = _run(args + ["--iterations", "2", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "precision float32 (auto)" in forced.output
+    config = json.loads((run / "config.json").read_text())
+    assert config["precision"] == {"requested": "auto", "policy": "float32",
+                                   "device_kind": "cpu-avx2"}
+    assert config["identity"]["precision"] == "float32"
+
+
+def test_precision_mixed_bfloat16_without_native_bfloat16_warns(prepared_sample, tmp_path,
+                                                               monkeypatch):
+    from solar_euv import device
+    from solar_euv.exceptions import SolarEUVWarning
+
+    monkeypatch.setattr(device, "_warned", set())
+    monkeypatch.setenv("SOLAR_EUV_DEVICE_KIND", "cpu-avx2")
+    with pytest.warns(SolarEUVWarning, match="emulated, about 10x slower than float32"):
+        result = _run(["--data", str(prepared_sample), "--precision", "mixed_bfloat16",
+                       "--iterations", "1", "--save-every", "1", "--validate-every", "1",
+                       "--run-dir", str(tmp_path / "run"), "-q"] + SMALL)
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["precision"] == {"requested": "mixed_bfloat16", "policy": "mixed_bfloat16",
+                                   "device_kind": "cpu-avx2"}

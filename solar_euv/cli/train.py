@@ -48,11 +48,15 @@ __all__ = ["command", "main"]
                    "half of --iterations, then linearly to 0 (pix2pix).  [preset]")
 @click.option("--beta1", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Adam beta_1 of both networks (beta_2 is 0.999).")
-@click.option("--precision", type=click.Choice(["float32", "mixed_bfloat16",
+@click.option("--precision", type=click.Choice(["auto", "float32", "mixed_bfloat16",
                                                 "mixed_float16"]),
-              default="float32", show_default=True,
-              help="Keras dtype policy.  mixed_float16 (GPU only) loss-scales both "
-                   "optimizers; mixed_bfloat16 works on recent CPUs and GPUs.")
+              default="auto", show_default=True,
+              help="Keras dtype policy.  auto: mixed_float16 on GPUs with tensor cores "
+                   "(compute capability 7.0+), mixed_bfloat16 on CPUs with native "
+                   "bfloat16 (AVX512_BF16 or AMX), else float32; a resumed run keeps "
+                   "its policy.  mixed_float16 (GPU only) loss-scales both optimizers; "
+                   "mixed_bfloat16 on a CPU without native bfloat16 is emulated (about "
+                   "10x slower; it warns).")
 @click.option("--strategy", type=click.Choice(["auto", "default", "mirrored", "multiworker"]),
               default="auto", show_default=True,
               help="auto: MirroredStrategy when more than one GPU is visible, else one "

@@ -17,10 +17,14 @@ The formula is Keras's (and the Adam paper's "efficient" form)::
     var -= alpha * m / (sqrt(v) + epsilon)
 
 with ``t = iterations + 1``.  Where the fused kernel does not apply (other
-backends, ``amsgrad=True``, sparse gradients) the update falls back to
-Keras's own code, so results are the same everywhere.
+backends, ``amsgrad=True``, sparse gradients, or a device whose table
+turns it off: :func:`solar_euv.device.fast_paths`, ``SOLAR_EUV_FAST_PATHS=0``)
+the update falls back to Keras's own code, so results are the same
+everywhere.
 """
 import keras
+
+from solar_euv.device import fast_paths
 
 __all__ = ["FusedAdam"]
 
@@ -59,7 +63,8 @@ class FusedAdam(keras.optimizers.Adam):
 
     def update_step(self, gradient, variable, learning_rate):
         """Update ``variable`` (and its moments) from ``gradient``."""
-        if keras.backend.backend() != "tensorflow" or self.amsgrad:
+        if (keras.backend.backend() != "tensorflow" or self.amsgrad
+                or not fast_paths().fused_adam):
             return super().update_step(gradient, variable, learning_rate)
         import tensorflow as tf
 

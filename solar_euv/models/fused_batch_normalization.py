@@ -8,13 +8,17 @@ device); their gradient is a similar chain.  :class:`FusedBatchNormalization`
 computes the same thing with TensorFlow's ``FusedBatchNormV3`` kernel (and
 its fused gradient), which exists on CPU (oneDNN), GPU (cuDNN) and under XLA.
 
-It is used wherever it computes exactly what Keras computes: TensorFlow
+It is used wherever it computes exactly what Keras computes (TensorFlow
 backend, training mode, a 4-D channels-last input, no mask, no
-renormalisation, one replica (or ``synchronized=False``).  Everywhere else
+renormalisation, one replica or ``synchronized=False``) and the device
+table says it is faster (:func:`solar_euv.device.fast_paths`; off with
+``SOLAR_EUV_FAST_PATHS=0``).  Everywhere else
 (inference, other backends, batch statistics synchronised over several
 replicas) the layer runs Keras's own code.
 """
 import keras
+
+from solar_euv.device import fast_paths
 
 __all__ = ["FusedBatchNormalization"]
 
@@ -46,7 +50,7 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
     """
 
     def _fusable(self, inputs, training, mask):
-        if keras.backend.backend() != "tensorflow":
+        if keras.backend.backend() != "tensorflow" or not fast_paths().fused_batch_norm:
             return False
         if not (training and self.trainable) or mask is not None or self.renorm:
             return False

@@ -19,16 +19,19 @@ README "Speed" has the figures.
 """
 import keras
 
+from solar_euv.device import FAST_PATHS, MEASURED_KIND, fast_paths
 from solar_euv.models.matmul_conv2d_transpose import conv_transpose_k4s2_full, finish_outputs
 
 __all__ = ["MatmulConv2D", "MATMUL_MAX_FILTERS", "MATMUL_MAX_INPUT_CHANNELS"]
 
-#: Stride-1 convolutions with at most this many output channels use the matrix product.
-MATMUL_MAX_FILTERS = 4
+#: On the device kind they were measured on (AVX-512 CPUs with bfloat16),
+#: stride-1 convolutions with at most this many output channels use the
+#: matrix product.  Other kinds: :data:`solar_euv.device.FAST_PATHS`.
+MATMUL_MAX_FILTERS = FAST_PATHS[MEASURED_KIND].conv_max_filters
 #: Kernel-4, stride-2 convolutions with at most this many input channels take
 #: their input gradient from a matrix product (from about 10 channels on the
-#: oneDNN kernel is as fast or faster).
-MATMUL_MAX_INPUT_CHANNELS = 4
+#: oneDNN kernel is as fast or faster), on the measured kind.
+MATMUL_MAX_INPUT_CHANNELS = FAST_PATHS[MEASURED_KIND].conv_max_input_channels
 
 
 def _shift_sum_kernel(kh, kw, filters, dtype):
@@ -72,7 +75,10 @@ class MatmulConv2D(keras.layers.Conv2D):
         dx[n, 2i + a, 2j + b, :] += Z[n, i, j, a, b, :]
 
     (:func:`~solar_euv.models.matmul_conv2d_transpose.conv_transpose_k4s2_full`).
-    Everything else runs Keras's own code.
+    Everything else runs Keras's own code.  The thresholds are those of the
+    detected device kind (:func:`solar_euv.device.fast_paths`, read when
+    ``call`` is traced; on some kinds the paths are off); the values above
+    are the measured kind's.
 
     Parameters
     ----------
@@ -96,11 +102,11 @@ class MatmulConv2D(keras.layers.Conv2D):
         return (tuple(self.kernel_size) == (4, 4) and tuple(self.strides) == (2, 2)
                 and self.padding == "valid" and height >= 4 and width >= 4
                 and (height - 4) % 2 == 0 and (width - 4) % 2 == 0
-                and channels_in <= MATMUL_MAX_INPUT_CHANNELS)
+                and channels_in <= fast_paths().conv_max_input_channels)
 
     def _matmul_path(self, inputs):
         return (self._common_path(inputs) and tuple(self.strides) == (1, 1)
-                and self.padding == "valid" and self.filters <= MATMUL_MAX_FILTERS)
+                and self.padding == "valid" and self.filters <= fast_paths().conv_max_filters)
 
     def call(self, inputs):
         """Convolution of ``inputs`` (see the class for the path taken)."""

@@ -12,18 +12,21 @@ the figures.
 """
 import keras
 
+from solar_euv.device import FAST_PATHS, MEASURED_KIND, fast_paths
+
 __all__ = ["MatmulConv2DTranspose", "MATMUL_MAX_PIXELS", "MATMUL_MAX_OUTPUT_CHANNELS",
            "conv_transpose_k4s2_full", "finish_outputs"]
 
-#: Inputs with at most this many pixels (``height * width``) use the matrix
+#: On the device kind they were measured on (AVX-512 CPUs with bfloat16),
+#: inputs with at most this many pixels (``height * width``) use the matrix
 #: product; larger inputs use the backend's transposed convolution ...
-MATMUL_MAX_PIXELS = 64
+MATMUL_MAX_PIXELS = FAST_PATHS[MEASURED_KIND].convt_max_pixels
 #: ... unless the layer has at most this many output channels (from 4 on the
-#: backend's kernel is faster again).
-MATMUL_MAX_OUTPUT_CHANNELS = 1
+#: backend's kernel is faster again).  Other kinds: :data:`solar_euv.device.FAST_PATHS`.
+MATMUL_MAX_OUTPUT_CHANNELS = FAST_PATHS[MEASURED_KIND].convt_max_output_channels
 
 
-def conv_transpose_k4s2_full(inputs, kernel):
+def conv_transpose_k4s2_full(inputs, kernel, kernel_first=None):
     """Kernel 4, stride 2 transposed convolution as one matrix product and an overlap-add.
 
     Computes, for ``inputs`` of static shape ``(n, h, w, c_in)`` and
@@ -46,6 +49,10 @@ def conv_transpose_k4s2_full(inputs, kernel):
         Channels-last input with static height, width and channels.
     kernel : tf.Tensor
         ``(4, 4, c_out, c_in)`` kernel in the dtype of ``inputs``.
+    kernel_first : bool, optional
+        Allow the kernel-first product (``W @ x.T``) where the kernel
+        outweighs the pixels; default: ``fast_paths().kernel_first`` of
+        :mod:`solar_euv.device`.
 
     Returns
     -------
@@ -65,7 +72,9 @@ def conv_transpose_k4s2_full(inputs, kernel):
     # one stack, where four strided slices would need four full-size
     # scatter gradients.
     pixels = inputs.shape[0] * height * width if inputs.shape[0] is not None else None
-    if pixels is not None and pixels <= 16 * channels_out:
+    if kernel_first is None:
+        kernel_first = fast_paths().kernel_first
+    if kernel_first and pixels is not None and pixels <= 16 * channels_out:
         # Few pixels, a large kernel (the decoder's first layers): kernel
         # first, which oneDNN runs about twice as fast in float32.
         taps = _kernel_first_product(flat_inputs, flat_kernel)  # (q r p s out, n h w)
@@ -132,7 +141,9 @@ class MatmulConv2DTranspose(keras.layers.Conv2DTranspose):
 
     (one matrix product, then four shifted sums and ``depth_to_space``);
     the gradients follow from those ops.  Everything else runs Keras's own
-    code.
+    code.  The thresholds are those of the detected device kind
+    (:func:`solar_euv.device.fast_paths`, read when ``call`` is traced; on
+    some kinds the path is off); the values above are the measured kind's.
 
     Parameters
     ----------
@@ -141,13 +152,15 @@ class MatmulConv2DTranspose(keras.layers.Conv2DTranspose):
 
     Attributes
     ----------
-    max_matmul_pixels : int
+    max_matmul_pixels : int or None
         Largest input (``height * width``) computed by the matrix product;
-        :data:`MATMUL_MAX_PIXELS` unless set on the instance (the benchmark
-        ``benchmarks/layer_speed.py`` does so to time both paths).
+        None (the default): ``fast_paths().convt_max_pixels`` of the device
+        kind.  Set on an instance, it wins over the device table and the
+        ``SOLAR_EUV_FAST_PATHS`` switch (``benchmarks/layer_speed.py`` does so
+        to time both paths).
     """
 
-    max_matmul_pixels = MATMUL_MAX_PIXELS
+    max_matmul_pixels = None
 
     def _matmul_path(self, inputs):
         if keras.backend.backend() != "tensorflow":
@@ -159,8 +172,12 @@ class MatmulConv2DTranspose(keras.layers.Conv2DTranspose):
         shape = inputs.shape
         if len(shape) != 4 or shape[1] is None or shape[2] is None:
             return False
-        return (shape[1] * shape[2] <= self.max_matmul_pixels
-                or (self.filters <= MATMUL_MAX_OUTPUT_CHANNELS and shape[3] is not None))
+        paths = fast_paths()
+        max_pixels = (paths.convt_max_pixels if self.max_matmul_pixels is None
+                      else self.max_matmul_pixels)
+        return (shape[1] * shape[2] <= max_pixels
+                or (self.filters <= paths.convt_max_output_channels
+                    and shape[3] is not None))
 
     def call(self, inputs):
         """Transposed convolution of ``inputs`` (see the class for the path taken)."""
