@@ -1,0 +1,126 @@
+"""One-setting-at-a-time learning measurements, in memory (the figures of docs/learning.md).
+
+Loads the prepared embedded sample once (``make_dataset`` at 128 px, physical
+units), then trains ``build_pix2pix`` with ``Pix2Pix.fit`` on in-memory
+tensors (no TFRecord reading between measurements) and prints the mean
+validation CC (:func:`solar_euv.metrics.image_metrics`) every ``--every``
+steps.  Each setting the learning issue asked about is an option::
+
+    python -m benchmarks.learn_ablation --offdisk -1 --lr 2e-4 --decay none   # the earlier setting
+    python -m benchmarks.learn_ablation --offdisk 0 --lr 1e-3 --decay linear  # the quick preset
+    python -m benchmarks.learn_ablation --transform asinh --dropout 0 ...
+
+Results are appended to ``--log`` (JSON lines).  Not the training path of
+``solar-euv-train`` (use ``python -m benchmarks learn`` for that); the
+augmentation here is a random crop of the reflect-padded pair, as the
+pipeline's shake.
+"""
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+
+
+def _load(data, size):
+    from solar_euv.dataset import make_dataset
+    from solar_euv.passbands import PASSBAND_NAMES
+    from solar_euv.scaling import Scaling
+
+    physical = Scaling(hmi_limit=1e5, mask_off_disk=False)
+    out = {}
+    for split in ("train", "validation"):
+        xs, ys = [], []
+        for x, y in make_dataset(data, split, PASSBAND_NAMES, 8, training=False,
+                                 image_size=size, scaling=physical):
+            xs.append(x.numpy()[..., 0] * 1e5)
+            ys.append(physical.aia_from_network(y.numpy()))
+        out[split] = (np.concatenate(xs), np.concatenate(ys))
+    return list(PASSBAND_NAMES), out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", help="prepared dataset (default: the embedded sample)")
+    p.add_argument("--band", default="171")
+    p.add_argument("--model", default="A", choices=("A", "B"))
+    p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--every", type=int, default=200)
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--d-lr", type=float, help="discriminator rate (default: --lr)")
+    p.add_argument("--decay", default="none", choices=("none", "linear"))
+    p.add_argument("--filters", type=int, default=32)
+    p.add_argument("--dropout", type=float, default=0.5)
+    p.add_argument("--limit", type=float, default=1000.0, help="magnetogram clip (G)")
+    p.add_argument("--transform", default="linear", choices=("linear", "asinh"),
+                   help="asinh: asinh(B / 30 G) / asinh(limit / 30 G)")
+    p.add_argument("--offdisk", type=float, default=-1.0,
+                   help="network value of the magnetogram beyond 0.99 R")
+    p.add_argument("--size", type=int, default=128)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--log", default="learn_ablation.jsonl")
+    a = p.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    from solar_euv.metrics import image_metrics
+    from solar_euv.models import LinearDecay, build_pix2pix, paper_optimizers
+    from solar_euv.scaling import Scaling, disk_mask
+    from solar_euv.training import default_data_dir
+
+    bands, data = _load(a.data or default_data_dir(), a.size)
+    c = bands.index(a.band)
+    n = a.size
+    inside = disk_mask(n, 0.99)
+    scaling = Scaling(hmi_limit=a.limit)
+
+    def net_in(g):
+        if a.transform == "linear":
+            v = np.clip(g / a.limit, -1, 1)
+        else:
+            v = np.clip(np.arcsinh(g / 30.0) / np.arcsinh(a.limit / 30.0), -1, 1)
+        return np.where(inside, v, a.offdisk)[..., None].astype(np.float32)
+
+    def net_out(dn):
+        v = scaling.aia_to_network(dn[..., c:c + 1])
+        v[:, ~inside, :] = -1.0
+        return v
+
+    x_train, y_train = net_in(data["train"][0]), net_out(data["train"][1])
+    x_val, observed = net_in(data["validation"][0]), data["validation"][1][..., c]
+    keras.utils.set_random_seed(a.seed)
+    pad = n // 64 - 1
+
+    def shake(x, y):
+        xy = tf.pad(tf.concat([x, y], -1), [[pad, pad], [pad, pad], [0, 0]], "REFLECT")
+        xy = tf.image.random_crop(xy, [n, n, 2])
+        return xy[..., :1], xy[..., 1:]
+
+    ds = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
+          .shuffle(len(x_train), seed=a.seed).repeat().map(shake)
+          .batch(a.batch, drop_remainder=True).prefetch(2))
+    model = build_pix2pix(n, model=a.model, base_filters=a.filters, dropout_rate=a.dropout)
+    lr = LinearDecay(a.lr, a.steps) if a.decay == "linear" else a.lr
+    g_opt, d_opt = paper_optimizers(lr)
+    if a.d_lr:
+        d_opt = paper_optimizers(a.d_lr)[1]
+    model.compile(g_opt, d_opt, gan_weight=1.0 if a.model == "B" else 0.0)
+    generate = tf.function(lambda x: model.generator(x, training=False))
+    start, curve = time.perf_counter(), []
+    for k in range(a.steps // a.every):
+        model.fit(ds, epochs=1, steps_per_epoch=a.every, verbose=0)
+        fake = np.concatenate([generate(x_val[i:i + 8]).numpy()
+                               for i in range(0, len(x_val), 8)])[..., 0]
+        cc = float(np.mean([image_metrics(scaling.aia_from_network(f), o)["CC"]
+                            for f, o in zip(fake, observed)]))
+        curve.append(((k + 1) * a.every, round(time.perf_counter() - start, 1), cc))
+        print(f"step {(k + 1) * a.every}: {a.band} CC {cc:.3f}", flush=True)
+    with open(a.log, "a") as fh:
+        fh.write(json.dumps({"args": vars(a), "curve": curve}) + "\n")
+
+
+if __name__ == "__main__":
+    main()
