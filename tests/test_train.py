@@ -252,8 +252,10 @@ def _free_port():
 def test_two_workers_on_localhost_complete_and_agree(prepared_sample, tmp_path):
     """MultiWorkerMirroredStrategy: two processes, TF_CONFIG, the custom loop."""
     ports = [_free_port(), _free_port()]
+    # Model B in float32, as the single-process run below (the quick preset is
+    # Model A, and --precision auto may pick mixed_bfloat16).
     common = ["--data", str(prepared_sample), "--iterations", "4", "--save-every", "2",
-              "--validate-every", "4", "-q"] + SMALL
+              "--validate-every", "4", "--model", "B", "--precision", "float32", "-q"] + SMALL
     procs = []
     for index in range(2):
         tf_config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
