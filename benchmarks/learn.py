@@ -30,26 +30,10 @@ against steps per passband).  Examples::
 import json
 import os
 import pathlib
-import platform
 import time
 
 __all__ = ["run_learning_benchmark", "score_generator", "markdown_tables", "plot_curves",
            "synthetic_dataset"]
-
-
-def _machine():
-    flags = ""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("flags"):
-                    flags = line
-                    break
-    except OSError:
-        pass
-    isa = next((f for f in ("avx512_bf16", "avx512f", "avx2") if f" {f}" in flags), "other")
-    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "isa": isa, "python": platform.python_version()}
 
 
 def score_generator(generator, dataset, passbands, scaling):
@@ -133,6 +117,7 @@ def run_learning_benchmark(out, *, passbands, models=("A", "B"), nine=True, step
     """
     import keras
 
+    from benchmarks.train_speed import machine_info
     from solar_euv.dataset import make_dataset
     from solar_euv.models import build_generator, load_model
     from solar_euv.passbands import PASSBAND_NAMES
@@ -161,7 +146,7 @@ def run_learning_benchmark(out, *, passbands, models=("A", "B"), nine=True, step
     untrained = score_generator(build_generator(probe.image_size, out_channels=len(bands),
                                                 base_filters=probe.base_filters),
                                 val, bands, scaling)
-    result = {"command": command, "machine": _machine(), "data": str(data),
+    result = {"command": command, "machine": machine_info(command), "data": str(data),
               "sun_seed": sun_seed, "image_size": probe.image_size,
               "iterations": probe.iterations, "validate_every": probe.validate_every,
               "batch_size": probe.batch_size, "lr": probe.lr, "lr_decay": probe.lr_decay,
@@ -262,8 +247,8 @@ def plot_curves(result, path):
             ax.legend(fontsize=7)
     for k in range(len(bands), rows * cols):
         axes[k // cols][k % cols].set_axis_off()
-    fig.suptitle(f"{result['command']}  ({result['machine']['cores']} cores, "
-                 f"{result['machine']['isa']})", fontsize=8)
+    fig.suptitle(f"{result['command']}  ({result['machine']['cpu_count']} cores, "
+                 f"{result['machine']['device_kind']})", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -28,11 +28,9 @@ no instrument
     image before pointing, resampling and photon noise); its difference from
     the oracle column shows what the instrument adds.
 baseline
-    a per-pixel regression from the observed 128 px magnetogram alone:
-    ``log(I + 1)`` least-squares fitted on the training times against
-    ``log(1 + S_s / 10 G)`` of ``|B_LOS|`` Gaussian-smoothed over
-    ``s`` = 0, 1, 2, 4 and 8 px, and ``mu``, ``mu**2`` (monotone in each
-    smoothed field for positive weights).
+    the per-pixel fit :class:`solar_euv.reference.PixelFit` (the one
+    ``solar-euv-train`` reports), fitted on the training times from the
+    observed 128 px magnetogram alone.
 untrained
     an untrained generator, ``build_generator(128, base_filters=32)`` with
     the network units and off-disk masking of :mod:`solar_euv.scaling`
@@ -53,11 +51,10 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-from scipy import ndimage  # noqa: E402
-
 from solar_euv.metrics import image_metrics  # noqa: E402
 from solar_euv.passbands import parse_passbands  # noqa: E402
-from solar_euv.scaling import DEFAULT_SCALING, disk_mask, solar_radius_px  # noqa: E402
+from solar_euv.reference import PixelFit  # noqa: E402
+from solar_euv.scaling import DEFAULT_SCALING  # noqa: E402
 from solar_euv.sdo.prep import prepare_aia, prepare_hmi  # noqa: E402
 from solar_euv.sdo.synthetic import SyntheticSun, default_sample_times  # noqa: E402
 
@@ -66,7 +63,6 @@ __all__ = ["pick_times", "observe", "fit_baseline", "predict_baseline",
 
 STORED_SIZE = 256
 TRAIN_SIZE = 128
-SMOOTHING_PX = (0.0, 1.0, 2.0, 4.0, 8.0)
 
 
 def _bin(image, size=TRAIN_SIZE):
@@ -106,35 +102,15 @@ def observe(sun, times, passbands, workdir):
     return out
 
 
-def _features(hmi, mu):
-    a = np.abs(hmi)
-    cols = [np.ones_like(a), mu, mu * mu]
-    for s in SMOOTHING_PX:
-        sm = ndimage.gaussian_filter(a, s, mode="constant") if s else a
-        cols.append(np.log1p(sm / 10.0))
-    return np.stack(cols, axis=-1)
-
-
-def _mu(size):
-    c = (size - 1) / 2.0
-    yy, xx = np.mgrid[0:size, 0:size]
-    rho2 = ((xx - c) ** 2 + (yy - c) ** 2) / solar_radius_px(size) ** 2
-    return np.sqrt(np.clip(1.0 - rho2, 0.0, None))
-
-
 def fit_baseline(train, band):
-    """Least-squares weights of ``log(I + 1)`` on the magnetogram features (disk pixels)."""
-    disk = disk_mask(TRAIN_SIZE)
-    mu = _mu(TRAIN_SIZE)
-    x = np.concatenate([_features(item["hmi"], mu)[disk] for item in train])
-    y = np.concatenate([np.log1p(np.clip(item[band][disk], 0.0, None)) for item in train])
-    weights, *_ = np.linalg.lstsq(x, y, rcond=None)
-    return weights
+    """:class:`solar_euv.reference.PixelFit` of ``band`` fitted on the training times."""
+    return PixelFit().fit(np.stack([item["hmi"] for item in train]),
+                          np.stack([item[band] for item in train])[..., None])
 
 
-def predict_baseline(weights, hmi):
+def predict_baseline(fit, hmi):
     """Baseline image (DN/s) from a 128 px magnetogram."""
-    return np.expm1(_features(hmi, _mu(TRAIN_SIZE)) @ weights).astype(np.float32)
+    return fit.predict(hmi[None])[0, ..., 0]
 
 
 def untrained_predictions(val):
@@ -145,8 +121,7 @@ def untrained_predictions(val):
 
     keras.utils.set_random_seed(0)
     generator = build_generator(TRAIN_SIZE, base_filters=32)
-    x = np.stack([DEFAULT_SCALING.apply_mask(DEFAULT_SCALING.hmi_to_network(item["hmi"]))
-                  for item in val])[..., None]
+    x = np.stack([DEFAULT_SCALING.hmi_network_input(item["hmi"]) for item in val])[..., None]
     y = np.asarray(generator(x, training=False))[..., 0]
     return [DEFAULT_SCALING.aia_from_network(DEFAULT_SCALING.apply_mask(v)) for v in y]
 
@@ -175,7 +150,7 @@ def main():
           "| untrained |")
     print("|---|---|---|---|---|---|---|")
     for band in bands:
-        weights = fit_baseline(train, band)
+        fit = fit_baseline(train, band)
 
         def mean_cc(predict):
             return float(np.mean([image_metrics(predict(i, item), item[band])["CC"]
@@ -185,7 +160,7 @@ def main():
         at128 = mean_cc(lambda i, item: item["truth128"][band])
         raw = float(np.mean([image_metrics(item["truth"][band], item["unpred"][band])["CC"]
                              for item in val]))
-        base = mean_cc(lambda i, item: predict_baseline(weights, item["hmi"]))
+        base = mean_cc(lambda i, item: predict_baseline(fit, item["hmi"]))
         gen = "-" if untrained is None else f"{mean_cc(lambda i, item: untrained[i]):.3f}"
         print(f"| {band} | {oracle:.3f} | {at128:.3f} | {raw:.3f} | {1 - oracle ** 2:.2f} "
               f"| {base:.3f} | {gen} |")

@@ -37,8 +37,8 @@ PRESETS = {
     # Magnetograms are clipped at +-1000 G here (the limit of the authors' later
     # TF2 notebook): at +-3000 G plage and network are a few hundredths of the
     # input range and 600 steps do not learn to use them (validation CC 0.05
-    # against 0.47 at 1000 G on the synthetic sample: benchmarks/
-    # synthetic_learnability.py and the README's training section).
+    # against 0.47 at 1000 G on the synthetic sample, measured in the second
+    # round with the earlier off-disk convention; not re-measured since).
     # The rate is 5x the paper's with pix2pix's linear decay over the second
     # half (docs: the learning benchmark).  val_examples covers the sample's
     # whole validation split, the examples the closing line's references use.

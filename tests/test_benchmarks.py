@@ -277,6 +277,7 @@ def test_learn_writes_curves_references_and_sharpness(prepared_sample, tmp_path,
     assert "| 171 |" in text and "A-171 CC" in text and "HF power ratio" in text
     assert (out / "learn.png").stat().st_size > 5000
     assert result["command"].startswith("python -m benchmarks learn")
+    assert result["machine"]["device_kind"] and result["machine"]["cpu_count"] >= 1
 
 
 def test_results_name_the_device_kind(tiny_result):
