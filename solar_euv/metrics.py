@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from solar_euv.scaling import RADIUS_AT_1024, disk_mask
+from solar_euv.scaling import disk_center_px, disk_mask, solar_radius_px
 
 __all__ = ["METRIC_NAMES", "SHARPNESS_NAMES", "PAPER_TABLE", "image_metrics",
            "image_sharpness", "radial_power_spectrum", "prepare_for_metrics",
@@ -110,9 +110,9 @@ def image_metrics(generated, observed):
 
 def _disk_window(size):
     """Weights inside the disk: 1 within 0.8 R, a cosine taper to 0 at 0.95 R."""
-    c = (size - 1) / 2.0
+    c = disk_center_px(size)
     yy, xx = np.mgrid[0:size, 0:size]
-    r = np.hypot(yy - c, xx - c) / (RADIUS_AT_1024 * size / 1024.0)
+    r = np.hypot(yy - c, xx - c) / solar_radius_px(size)
     taper = np.clip((r - 0.8) / 0.15, 0.0, 1.0)
     return 0.5 * (1.0 + np.cos(np.pi * taper))
 

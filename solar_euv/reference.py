@@ -6,9 +6,9 @@ per-pixel fit (:class:`PixelFit`)
     A least-squares regression of ``log(I + 1)`` on a few functions of the
     magnetogram at each pixel: ``log(1 + S_s / 10 G)`` of ``|B_LOS|``
     Gaussian-smoothed over ``s`` = 0, 1, 2, 4 and 8 px, and ``mu``,
-    ``mu**2`` and a constant (8 weights per passband).  It is fitted on the training split and needs no GPU: a
-    network that does not beat it has not learnt anything a line fit could
-    not.
+    ``mu**2`` and a constant (8 weights per passband).  It is fitted on
+    the training split and needs no GPU: a network that does not beat it
+    has not learnt anything a line fit could not.
 oracle (synthetic data only)
     The synthetic Sun's noise-free truth (:meth:`SyntheticSun.truth`) at
     the stored size, averaged to the training size: the best any model can
