@@ -245,10 +245,12 @@ class RunDirectory:
                                             "another --run-dir or pass --force")
         if writer:
             # Temporary files of a run killed while saving are never final
-            # names; remove them.
-            for sub in (self.path, self.checkpoints, self.backup):
-                for leftover in sub.glob(TMP_PREFIX + "*") if sub.is_dir() else ():
-                    leftover.unlink()
+            # names; remove them wherever the run writes (checkpoints,
+            # backup, snapshots/step_*, the run directory itself).
+            if self.path.is_dir():
+                for leftover in sorted(self.path.rglob(TMP_PREFIX + "*")):
+                    if leftover.is_file() or leftover.is_symlink():
+                        leftover.unlink()
             self.path.mkdir(parents=True, exist_ok=True)
             for sub in (self.checkpoints, self.backup, self.logs):
                 sub.mkdir(exist_ok=True)

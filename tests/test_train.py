@@ -124,9 +124,17 @@ def test_rerun_same_command_resumes_and_other_config_is_refused(prepared_sample,
     args = ["--data", str(prepared_sample), "--model", "A", "--save-every", "2",
             "--validate-every", "2", "--run-dir", str(run), "-q"] + SMALL
     assert _run(args + ["--iterations", "2"]).exit_code == 0
+    # A run killed mid-save leaves hidden temporary files, also in a
+    # snapshot folder; the rerun removes every one of them.
+    stale = [run / ".tmp-1-config.json", run / "backup" / ".tmp-1-model.keras",
+             run / "snapshots" / "step_0000002" / ".tmp-1-sample0_171_generated.fits"]
+    for path in stale:
+        path.write_bytes(b"partial")
     # Same identity: nothing left to do, says so.
     again = _run(args + ["--iterations", "2"])
     assert again.exit_code == 0 and "resuming from step 2" in again.output
+    assert not list(run.rglob(".tmp-*"))
+    assert (run / "snapshots" / "step_0000002").is_dir()
     # More steps: the run continues from its backup.
     longer = _run(args + ["--iterations", "4"])
     assert longer.exit_code == 0 and "done: 4 steps" in longer.output
