@@ -59,6 +59,8 @@ def main(argv=None):
     p.add_argument("--offdisk", type=float, default=-1.0,
                    help="network value of the magnetogram beyond 0.99 R")
     p.add_argument("--size", type=int, default=128)
+    p.add_argument("--augment", default="none", choices=("none", "flips", "sign", "flips+sign"),
+                   help="random flips/quarter turns of image pairs and/or magnetogram sign")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log", default="learn_ablation.jsonl")
     a = p.parse_args(argv)
@@ -97,7 +99,15 @@ def main(argv=None):
     def shake(x, y):
         xy = tf.pad(tf.concat([x, y], -1), [[pad, pad], [pad, pad], [0, 0]], "REFLECT")
         xy = tf.image.random_crop(xy, [n, n, 2])
-        return xy[..., :1], xy[..., 1:]
+        x, y = xy[..., :1], xy[..., 1:]
+        if "flips" in a.augment:
+            xy = tf.concat([x, y], -1)
+            xy = tf.image.rot90(xy, tf.random.uniform([], 0, 4, tf.int32))
+            xy = tf.image.random_flip_left_right(xy)
+            x, y = xy[..., :1], xy[..., 1:]
+        if "sign" in a.augment:
+            x = tf.where(tf.random.uniform([]) < 0.5, x, -x)
+        return x, y
 
     ds = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
           .shuffle(len(x_train), seed=a.seed).repeat().map(shake)

@@ -1,7 +1,8 @@
 """Prepare many SDO files in parallel processes (:func:`prepare_files`).
 
 Each file goes through :func:`solar_euv.sdo.prep.prepare_file` in a worker
-process of a pool kept for the life of the interpreter.  Results come back
+process of a pool kept for the life of the interpreter, or as a task on a
+Dask cluster (:mod:`solar_euv.sdo.cluster`).  Results come back
 in input order; an unusable file is raised, warned about and skipped, or
 handed back as its :class:`~solar_euv.exceptions.InputError`
 (``on_error``).  Warnings a worker raises are shown by the calling process,
@@ -45,7 +46,7 @@ def _as_error(result, on_error):
 
 
 def prepare_files(paths, size=1024, *, workers=1, progress=True, on_error="raise",
-                  correction_table=None, degradation=True, order=3, shown=None):
+                  correction_table=None, degradation=True, order=3, shown=None, client=None):
     """Prepare many files in parallel processes; yield results in input order.
 
     Parameters
@@ -71,6 +72,10 @@ def prepare_files(paths, size=1024, *, workers=1, progress=True, on_error="raise
         ``(category, message)`` of the warnings already shown; the warnings
         the files raise (in worker processes or here) are shown by this
         process, each message once, and added to it.  A new set by default.
+    client : distributed.Client, optional
+        Prepare the files as tasks on this Dask cluster instead (``workers``
+        is then ignored); see :func:`solar_euv.sdo.cluster.dask_client`.
+        The results, and so the shards, are the same.
 
     Yields
     ------
@@ -88,7 +93,11 @@ def prepare_files(paths, size=1024, *, workers=1, progress=True, on_error="raise
     jobs = [(p, size, kwargs) for p in paths]
     bar = _progress(len(jobs), progress)
     try:
-        if workers is None or workers <= 1 or len(jobs) <= 1:
+        if client is not None:
+            from solar_euv.sdo.cluster import map_in_order
+
+            results = map_in_order(client, _prepare_one, jobs)
+        elif workers is None or workers <= 1 or len(jobs) <= 1:
             results = map(_prepare_one, jobs)
         else:
             results = _pool(int(workers)).map(_prepare_one, jobs)

@@ -1,0 +1,105 @@
+"""Preparation as Dask tasks (``prepare --scheduler``): same results, lost workers re-run."""
+import os
+import pathlib
+
+import numpy as np
+import pytest
+
+from solar_euv.exceptions import InputError, SolarEUVError
+from solar_euv.sdo.cluster import parse_scheduler
+
+distributed = pytest.importorskip("distributed", reason="dask.distributed is the [dask] extra")
+
+
+@pytest.mark.parametrize("spec,expected", [
+    ("local:2", ("local", 2)),
+    (" local:16 ", ("local", 16)),
+    ("tcp://10.0.0.1:8786", ("address", "tcp://10.0.0.1:8786")),
+    ("node07:8786", ("address", "node07:8786")),
+])
+def test_scheduler_values(spec, expected):
+    assert parse_scheduler(spec) == expected
+
+
+@pytest.mark.parametrize("spec,message", [
+    ("local:0", "between 1 and 1024"),
+    ("local", "write local:N"),
+    ("local:two", "write local:N"),
+    ("", "give local:N or the address"),
+])
+def test_bad_scheduler_values_are_one_sentence(spec, message):
+    with pytest.raises(SolarEUVError, match=message) as info:
+        parse_scheduler(spec)
+    assert "\n" not in str(info.value)
+
+
+def test_unreachable_scheduler_is_one_sentence():
+    from solar_euv.sdo.cluster import dask_client
+
+    with pytest.raises(SolarEUVError, match="cannot reach the Dask scheduler at "
+                                            "tcp://127.0.0.1:9") as info:
+        with dask_client("tcp://127.0.0.1:9", timeout=2):
+            pass
+    assert "\n" not in str(info.value)
+
+
+@pytest.fixture(scope="module")
+def client():
+    from solar_euv.sdo.cluster import dask_client
+
+    with dask_client("local:2") as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def raw(tmp_path_factory):
+    from solar_euv.sdo.synthetic import write_sample
+
+    out = tmp_path_factory.mktemp("raw")
+    write_sample(out, ["2012-01-01T00:00:00", "2012-01-01T06:00:00"], size=64,
+                 passbands=["171", "1600"], seed=3)
+    (out / "not_fits.fits").write_text("this is not a FITS file\n")
+    return out
+
+
+def test_two_dask_workers_give_the_results_of_one_process(client, raw):
+    from solar_euv.sdo.batch import prepare_files
+
+    paths = sorted(raw.glob("*.fits"))
+    assert len(paths) == 7
+    plain = list(prepare_files(paths, 64, workers=1, progress=False, on_error="return"))
+    assert len(client.scheduler_info()["workers"]) == 2
+    dask = list(prepare_files(paths, 64, progress=False, on_error="return", client=client))
+    assert len(dask) == len(plain) == len(paths)
+    for a, b in zip(plain, dask):
+        assert type(a) is type(b)
+        if isinstance(a, InputError):
+            assert a.path == b.path and a.problem == b.problem
+            continue
+        assert (a.kind, a.time, a.path) == (b.kind, b.time, b.path)
+        assert a.data.dtype == b.data.dtype and np.array_equal(a.data, b.data)
+        assert a.meta == b.meta
+
+
+def _die_once(job):
+    """Kill this worker process the first time any job runs, then succeed."""
+    marker, value = job
+    try:
+        fd = os.open(marker, os.O_CREAT | os.O_EXCL)
+    except FileExistsError:
+        return value * 2, os.getpid()
+    os.close(fd)
+    os._exit(1)
+
+
+def test_a_lost_workers_file_is_run_again_elsewhere(client, tmp_path):
+    import cloudpickle
+
+    from solar_euv.sdo.cluster import map_in_order
+
+    cloudpickle.register_pickle_by_value(__import__(__name__))
+    marker = str(tmp_path / "died")
+    results = list(map_in_order(client, _die_once, [(marker, v) for v in range(6)]))
+    assert [r[0] for r in results] == [0, 2, 4, 6, 8, 10]
+    assert pathlib.Path(marker).exists()          # one worker did die
+    assert os.getpid() not in {r[1] for r in results}
