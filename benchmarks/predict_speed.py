@@ -6,7 +6,7 @@ magnetograms already on the grid (reading and preparing FITS files is
 measured by ``prep_speed.py``):
 
 * ``Model.predict`` on network units (the bare network);
-* :func:`solar_euv.inference.generate`: Gauss in, DN/s out (``solar-euv
+* :func:`solar_euv.inference.generation.generate`: Gauss in, DN/s out (``solar-euv
   predict`` without the file handling), also with ``--mc-samples 4``;
 * the ``serving_default`` signature of :func:`solar_euv.export.export_saved_model`
   loaded with ``tf.saved_model.load`` (Gauss in, DN/s out).
@@ -60,7 +60,7 @@ def measure_predict(sizes=(256, 1024), batch_size=4, images=8, repeat=3, base_fi
     base_filters : int
         Width of the U-Net (64: the paper's).
     generate : bool
-        Also time :func:`solar_euv.inference.generate`, plain and with
+        Also time :func:`solar_euv.inference.generation.generate`, plain and with
         ``mc_samples`` Monte-Carlo dropout passes.
     mc_samples : int
         Passes of the Monte-Carlo measurement.
@@ -86,8 +86,9 @@ def measure_predict(sizes=(256, 1024), batch_size=4, images=8, repeat=3, base_fi
     import tensorflow as tf
 
     from solar_euv.export import export_saved_model
-    from solar_euv.inference import TrainedModel, mc_dropout_generator, network_input
-    from solar_euv.inference import generate as generate_dn
+    from solar_euv.inference.generation import generate as generate_dn
+    from solar_euv.inference.generation import mc_dropout_generator, network_input
+    from solar_euv.inference.trained_model import TrainedModel
     from solar_euv.models import build_generator
     from solar_euv.scaling import Scaling
 

@@ -31,12 +31,11 @@ def main(argv=None):
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import numpy as np
-    from astropy.io import fits
 
-    from solar_euv.atomic import atomic_path
     from solar_euv.exceptions import InputError, SolarEUVError
-    from solar_euv.inference import (load_trained_model, network_input, output_header,
-                                     physical_output)
+    from solar_euv.inference.generation import network_input, physical_output
+    from solar_euv.inference.trained_model import load_trained_model
+    from solar_euv.products import output_header, write_fits
     from solar_euv.sdo.io import read_sdo
     from solar_euv.sdo.prep import prepare_hmi
 
@@ -65,8 +64,7 @@ def main(argv=None):
                                              "--out")
                 header = output_header(trained, image.time, band, source=image.path,
                                        source_header=image.map.meta)
-                with atomic_path(target) as tmp:
-                    fits.PrimaryHDU(dn_per_s[i, ..., c], header).writeto(tmp)
+                write_fits(target, dn_per_s[i, ..., c], header)
                 print(target)
     except SolarEUVError as err:
         print(f"Error: {err}", file=sys.stderr)

@@ -32,7 +32,7 @@ import sunpy.visualization.colormaps  # noqa: E402,F401  (registers the sdoaia c
 from matplotlib.colors import LogNorm  # noqa: E402
 
 import solar_euv  # noqa: E402
-from solar_euv.inference import load_trained_model  # noqa: E402
+from solar_euv.inference.trained_model import load_trained_model  # noqa: E402
 from solar_euv.metrics import METRIC_NAMES, image_metrics  # noqa: E402
 from solar_euv.passbands import get_passband  # noqa: E402
 from solar_euv.scaling import disk_mask  # noqa: E402

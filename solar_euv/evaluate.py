@@ -2,10 +2,11 @@
 
 :func:`evaluate_model` reads every example of the split that has the
 model's passbands, in physical units (Gauss, DN/s), reduced to the model's
-grid by whole-block averaging as in training; it generates each image with
-:func:`solar_euv.inference.generate` (the network input scaled and masked
-exactly as in training, the output in DN/s with 0 beyond ``mask_radius *
-R``) and scores it against the *unmasked* observed image with
+grid by whole-block averaging as in training
+(:func:`solar_euv.dataset.reading.read_split`); it generates each image
+with :func:`solar_euv.inference.generation.generate` (the network input
+scaled and masked exactly as in training, the output in DN/s with 0 beyond
+``mask_radius * R``) and scores it against the *unmasked* observed image with
 :func:`solar_euv.metrics.image_metrics` (binning to 256 px, solar disk, CC,
 RE, PPE10, PPE50).  Each metric is the mean over the images of the split,
 as the paper's table.
@@ -37,18 +38,15 @@ import dataclasses
 import io
 import json
 import math
-import pathlib
 
 import numpy as np
 
 from solar_euv.exceptions import InputError, SolarEUVError
 from solar_euv.metrics import (METRIC_NAMES, PAPER_TABLE, SHARPNESS_NAMES, MetricAccumulator,
                                prepare_for_metrics)
-from solar_euv.passbands import HMI, get_passband
-from solar_euv.scaling import disk_mask
+from solar_euv.products import comparison_png, pyplot, save_figure
 
-__all__ = ["Evaluation", "evaluate_model", "read_split", "metrics_table", "comparison_png",
-           "histogram_png"]
+__all__ = ["Evaluation", "evaluate_model", "metrics_table", "histogram_png"]
 
 _HIST_BINS = 128
 _HIST_RANGE = (0.0, math.log10(2.0 ** 14))
@@ -77,98 +75,6 @@ class Evaluation:
     table: str
     examples: int
     files: list
-
-
-def read_split(data, split, passbands, image_size, batch_size=4):
-    """Batches of one split in physical units, in stored order, with times.
-
-    Parameters
-    ----------
-    data : str, os.PathLike or dict
-        Dataset directory (or :func:`~solar_euv.dataset.dataset_info` result).
-    split : str
-    passbands : sequence of str
-    image_size : int
-        Must divide the stored grid size (whole-block averaging).
-    batch_size : int
-
-    Returns
-    -------
-    (tf.data.Dataset, int)
-        Elements ``(time [B] string, gauss [B, n, n], observed [B, n, n, C])``
-        (NaN stored pixels count as 0), and the number of examples.
-
-    Raises
-    ------
-    InputError
-        A missing split or passband, no usable example, a missing shard.
-    """
-    import tensorflow as tf
-
-    from solar_euv.dataset import count_examples, dataset_info, verify_shards
-    from solar_euv.dataset.pipeline import area_downsample
-    from solar_euv.dataset.records import decode_image, parse_examples
-
-    info = data if isinstance(data, dict) else dataset_info(data)
-    root = pathlib.Path(info["root"])
-    stored = [c["name"] for c in info["channels"]]
-    absent = [p for p in passbands if p not in stored]
-    if absent:
-        raise InputError(root, f"was prepared without passband(s) {', '.join(absent)} "
-                               "that the model generates")
-    count = count_examples(info, split, passbands)
-    if count == 0:
-        raise InputError(root, f"split {split!r} has no example with passband(s) "
-                               f"{', '.join(passbands)}")
-    verify_shards(info, split, full=False)
-    size = int(info["grid"]["size"])
-    if size % image_size:
-        raise InputError(root, f"has a {size} px grid, which the model's {image_size} px "
-                               "grid does not divide")
-    factor = size // image_size
-    channels = (HMI.name,) + tuple(passbands)
-    files = [str(root / s["file"]) for s in info["splits"][split]["shards"]
-             if s.get("examples", 1) > 0]
-
-    def parse(record):
-        f = parse_examples(record, channels)
-        present = tf.reduce_all(tf.stack([f[f"{c}/present"] > 0 for c in channels]))
-        return present, f["time"], tuple(f[f"{c}/image"] for c in channels)
-
-    def decode(present, time, raw):
-        images = []
-        for r in raw:
-            x = decode_image(r, size)
-            images.append(area_downsample(tf.where(tf.math.is_nan(x), 0.0, x), factor))
-        return time, images[0], tf.stack(images[1:], axis=-1)
-
-    ds = tf.data.TFRecordDataset(files).map(parse, num_parallel_calls=tf.data.AUTOTUNE,
-                                            deterministic=True)
-    ds = ds.filter(lambda present, time, raw: present)
-    ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return ds.batch(batch_size).prefetch(2), count
-
-
-def _split_times(data, split, passbands):
-    """Times of the usable examples of a split (reads only the small features)."""
-    import tensorflow as tf
-
-    from solar_euv.dataset import dataset_info
-
-    info = data if isinstance(data, dict) else dataset_info(data)
-    root = pathlib.Path(info["root"])
-    channels = (HMI.name,) + tuple(passbands)
-    spec = {"time": tf.io.FixedLenFeature([], tf.string)}
-    spec.update({f"{c}/present": tf.io.FixedLenFeature([], tf.int64, default_value=0)
-                 for c in channels})
-    files = [str(root / s["file"]) for s in info["splits"][split]["shards"]
-             if s.get("examples", 1) > 0]
-    times = []
-    for record in tf.data.TFRecordDataset(files).batch(256):
-        f = tf.io.parse_example(record, spec)
-        ok = np.all(np.stack([f[f"{c}/present"].numpy() > 0 for c in channels]), axis=0)
-        times.extend(t.decode() for t, keep in zip(f["time"].numpy(), ok) if keep)
-    return times
 
 
 def _pick_times(times, count):
@@ -245,58 +151,11 @@ def metrics_table(summary, passbands, kind):
     return markdown, buffer.getvalue(), rows, average
 
 
-def comparison_png(path, time, gauss, observed, generated, passbands):
-    """Magnetogram | observed | generated | difference, one row per passband.
-
-    ``gauss`` is ``(N, N)`` in G; ``observed`` and ``generated`` are
-    ``(N, N, C)`` in DN/s.  The difference (generated - observed, DN/s) uses
-    a symmetric linear range at the 99th percentile of its magnitude on the
-    disk.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import sunpy.visualization.colormaps  # noqa: F401  (registers the sdoaia maps)
-    from matplotlib.colors import LogNorm
-
-    rows = len(passbands)
-    on_disk = disk_mask(gauss.shape[0])
-    fig, axes = plt.subplots(rows, 4, figsize=(8.8, 2.3 * rows + 0.4), dpi=90,
-                             squeeze=False)
-    for c, name in enumerate(passbands):
-        band = get_passband(name)
-        norm = LogNorm(vmin=band.vmin, vmax=band.vmax, clip=True)
-        diff = generated[..., c] - observed[..., c]
-        limit = max(float(np.percentile(np.abs(diff[on_disk]), 99)), 1.0)
-        panels = [
-            (gauss, dict(cmap="gray", vmin=HMI.vmin, vmax=HMI.vmax), "HMI magnetogram (G)"),
-            (np.clip(observed[..., c], band.vmin, None), dict(cmap=band.cmap, norm=norm),
-             f"AIA {name} Å observed"),
-            (np.clip(generated[..., c], band.vmin, None), dict(cmap=band.cmap, norm=norm),
-             f"AIA {name} Å generated"),
-            (diff, dict(cmap="RdBu_r", vmin=-limit, vmax=limit),
-             f"generated - observed (±{limit:.3g} DN/s)"),
-        ]
-        for ax, (image, style, title) in zip(axes[c], panels):
-            ax.imshow(image, origin="lower", **style)
-            ax.set_title(title, fontsize=7)
-            ax.set_axis_off()
-    height = 2.3 * rows + 0.4
-    fig.suptitle(time, fontsize=9)
-    fig.tight_layout(rect=(0.0, 0.0, 1.0, 1.0 - 0.35 / height))
-    fig.savefig(path, format="png")
-    plt.close(fig)
-
-
 def histogram_png(path, counts, pooled_cc, mean_cc, passbands):
     """2-D histograms of generated against observed values, one panel per passband."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
 
+    plt = pyplot()
     n = len(passbands)
     cols = min(n, 3)
     rows = -(-n // cols)
@@ -318,8 +177,7 @@ def histogram_png(path, counts, pooled_cc, mean_cc, passbands):
     for k in range(n, rows * cols):
         axes[k // cols][k % cols].set_axis_off()
     fig.tight_layout()
-    fig.savefig(path, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 class _Pooled:
@@ -348,7 +206,7 @@ def evaluate_model(trained, data, out_dir, *, split="test", batch_size=4, figure
 
     Parameters
     ----------
-    trained : solar_euv.inference.TrainedModel
+    trained : solar_euv.inference.trained_model.TrainedModel
     data : str or os.PathLike
         Prepared dataset directory (``solar-euv prepare``).
     out_dir : str or os.PathLike
@@ -372,7 +230,9 @@ def evaluate_model(trained, data, out_dir, *, split="test", batch_size=4, figure
         model's does not divide, an output directory with other content.
     """
     from solar_euv.dataset import dataset_info
-    from solar_euv.inference import OutputDirectory, generate
+    from solar_euv.dataset.reading import read_split, split_times
+    from solar_euv.inference.generation import generate
+    from solar_euv.inference.predict import OutputDirectory
 
     echo = echo or (lambda line: None)
     if batch_size < 1:
@@ -380,7 +240,7 @@ def evaluate_model(trained, data, out_dir, *, split="test", batch_size=4, figure
     info = dataset_info(data)
     passbands = trained.passbands
     dataset, count = read_split(info, split, passbands, trained.image_size, batch_size)
-    chosen = _pick_times(_split_times(info, split, passbands), figures)
+    chosen = _pick_times(split_times(info, split, passbands), figures)
     acc = MetricAccumulator()
     pooled = {b: _Pooled() for b in passbands}
     per_image = []
@@ -398,8 +258,8 @@ def evaluate_model(trained, data, out_dir, *, split="test", batch_size=4, figure
                                      prepare_for_metrics(observed[i, ..., c]))
                 if t in chosen:
                     tag = t.replace(":", "").replace(".000", "")
-                    comparison_png(out.stage(f"compare.{tag}.png"), t, gauss[i],
-                                   observed[i], generated[i], passbands)
+                    comparison_png(out.stage(f"compare.{tag}.png"), gauss[i], observed[i],
+                                   generated[i], passbands, title=t)
             done += len(gauss)
             echo(f"{done}/{count} examples")
         if done == 0:

@@ -89,7 +89,7 @@ def export_saved_model(trained, out_dir, *, name=None, version=1, overwrite=Fals
 
     Parameters
     ----------
-    trained : solar_euv.inference.TrainedModel
+    trained : solar_euv.inference.trained_model.TrainedModel
     out_dir : str or os.PathLike
         The model base path of TF Serving (``--model_base_path`` is
         ``out_dir/name``).
@@ -171,7 +171,7 @@ def check_saved_model(path, trained, *, batch_sizes=(1,), seed=0, rtol=1e-4, ato
     """Compare an exported SavedModel with the Keras model it came from.
 
     Random magnetograms (Gauss, a few hundred G with kG spots) go through
-    ``serving_default`` and through :func:`solar_euv.inference.generate`;
+    ``serving_default`` and through :func:`solar_euv.inference.generation.generate`;
     the network-unit signature is compared with ``generator.predict``.
 
     Returns
@@ -186,7 +186,7 @@ def check_saved_model(path, trained, *, batch_sizes=(1,), seed=0, rtol=1e-4, ato
     """
     import tensorflow as tf
 
-    from solar_euv.inference import generate, network_input
+    from solar_euv.inference.generation import generate, network_input
 
     loaded = tf.saved_model.load(str(path))
     serve = loaded.signatures[SERVING_SIGNATURE]

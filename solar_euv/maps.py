@@ -10,7 +10,7 @@
     maps["171"].peek()                      # an AIAMap, sdoaia171 colormap, DN/s
 
 Every map carries the header that ``solar-euv predict`` writes into its FITS
-files (:func:`solar_euv.inference.output_header`: common-grid WCS, the
+files (:func:`solar_euv.products.output_header`: common-grid WCS, the
 magnetogram's time, DN/s, the model and the input instrument with its
 cross-calibration), because predict builds its files from the same
 :func:`generated_products`.
@@ -69,7 +69,7 @@ def _in_memory_sha256(generator):
 
 
 def as_trained_model(model, *, passbands=None):
-    """A :class:`~solar_euv.inference.TrainedModel` from what a user may hold.
+    """A :class:`~solar_euv.inference.trained_model.TrainedModel` from what a user may hold.
 
     Parameters
     ----------
@@ -85,7 +85,7 @@ def as_trained_model(model, *, passbands=None):
     -------
     TrainedModel
     """
-    from solar_euv.inference import TrainedModel, load_trained_model
+    from solar_euv.inference.trained_model import TrainedModel, load_trained_model
 
     if isinstance(model, TrainedModel):
         return model
@@ -131,7 +131,7 @@ def generated_products(trained, result, index, magnetogram):
     Parameters
     ----------
     trained : TrainedModel
-    result : solar_euv.inference.GeneratedImages
+    result : solar_euv.inference.generation.GeneratedImages
     index : int
         Position of the magnetogram in the batch ``result`` holds.
     magnetogram : solar_euv.sdo.magnetograms.Magnetogram
@@ -145,7 +145,7 @@ def generated_products(trained, result, index, magnetogram):
         ``float32 (N, N)`` in DN/s.
     header : astropy.io.fits.Header
     """
-    from solar_euv.inference import output_header
+    from solar_euv.products import output_header
     from solar_euv.sdo.magnetograms import header_cards
 
     cards = header_cards(magnetogram)
@@ -219,8 +219,8 @@ def generate(model, magnetogram, *, mc_samples=0, seed=None, batch_size=1, passb
     >>> maps = solar_euv.generate("runs/solar-euv", hmi_map, mc_samples=8)  # doctest: +SKIP
     >>> maps["171"].plot(); maps.std["171"].plot()                           # doctest: +SKIP
     """
-    from solar_euv.inference import generate as generate_images
-    from solar_euv.inference import mc_dropout_generator
+    from solar_euv.inference.generation import generate as generate_images
+    from solar_euv.inference.generation import mc_dropout_generator
     from solar_euv.sdo.magnetograms import read_magnetogram
 
     if mc_samples < 0:

@@ -157,7 +157,7 @@ def _mean_cc(generated, observed):
 
 
 def _read(data, split, passbands, image_size, limit=None):
-    from solar_euv.evaluate import read_split
+    from solar_euv.dataset.reading import read_split
 
     ds, _ = read_split(data, split, passbands, image_size, batch_size=16)
     times, gauss, aia = [], [], []

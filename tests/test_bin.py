@@ -23,7 +23,7 @@ def _main(name):
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory):
     """A bare .keras file with its sidecar (no run directory around it)."""
-    from solar_euv.inference import write_model_metadata
+    from solar_euv.inference.trained_model import write_model_metadata
     from solar_euv.models import build_generator
 
     root = tmp_path_factory.mktemp("model")
@@ -43,7 +43,8 @@ def hmi_file(tmp_path_factory):
 
 
 def _keras_result(model_file, hmi):
-    from solar_euv.inference import generate, load_trained_model
+    from solar_euv.inference.generation import generate
+    from solar_euv.inference.trained_model import load_trained_model
     from solar_euv.sdo.prep import prepare_hmi
 
     trained = load_trained_model(model_file)
@@ -79,7 +80,7 @@ def test_generate_euv_writes_an_aia_map(model_file, hmi_file, tmp_path, capsys):
 
 def test_saved_model_predict_matches_keras(model_file, hmi_file, tmp_path, capsys):
     from solar_euv.export import export_saved_model
-    from solar_euv.inference import load_trained_model
+    from solar_euv.inference.trained_model import load_trained_model
 
     hmi, _ = hmi_file
     version = export_saved_model(load_trained_model(model_file), tmp_path / "serving",

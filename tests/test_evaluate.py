@@ -68,7 +68,8 @@ def test_metrics_match_an_independent_computation(evaluation, trained_run, prepa
     import dataclasses
 
     from solar_euv.dataset import make_dataset
-    from solar_euv.inference import load_trained_model, physical_output
+    from solar_euv.inference.generation import physical_output
+    from solar_euv.inference.trained_model import load_trained_model
     from solar_euv.metrics import MetricAccumulator
 
     _, out = evaluation

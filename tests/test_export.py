@@ -63,7 +63,8 @@ def test_layout_and_metadata(exported):
 def test_serving_default_equals_the_keras_model(run_dir, exported, batch):
     import tensorflow as tf
 
-    from solar_euv.inference import generate, load_trained_model, network_input
+    from solar_euv.inference.generation import generate, network_input
+    from solar_euv.inference.trained_model import load_trained_model
 
     trained = load_trained_model(run_dir)
     loaded = tf.saved_model.load(str(exported))

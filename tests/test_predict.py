@@ -60,7 +60,7 @@ def _invoke(args):
 
 def _expected(run_dir, path):
     """The same prediction computed by hand: prepare_hmi -> model.predict -> DN/s."""
-    from solar_euv.inference import network_input, physical_output
+    from solar_euv.inference.generation import network_input, physical_output
     from solar_euv.models import load_model
     from solar_euv.sdo.prep import prepare_hmi
 
@@ -142,8 +142,8 @@ def test_mc_dropout_writes_mean_and_std(run_dir, hmi_files, tmp_path):
 
 
 def test_mc_samples_differ_and_batchnorm_stays_in_inference_mode(run_dir):
-    from solar_euv.inference import (generate, load_trained_model, mc_dropout_generator,
-                                     network_input)
+    from solar_euv.inference.generation import generate, mc_dropout_generator, network_input
+    from solar_euv.inference.trained_model import load_trained_model
 
     trained = load_trained_model(run_dir)
     rng = np.random.default_rng(0)
@@ -178,7 +178,7 @@ def test_mc_samples_differ_and_batchnorm_stays_in_inference_mode(run_dir):
 
 
 def test_metadata_sources(run_dir, tmp_path):
-    from solar_euv.inference import load_trained_model, write_model_metadata
+    from solar_euv.inference.trained_model import load_trained_model, write_model_metadata
 
     from_run = load_trained_model(run_dir / "checkpoints" / "best.keras")
     assert from_run.run_dir == run_dir and from_run.scaling.hmi_limit == 2000.0

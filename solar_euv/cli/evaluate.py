@@ -37,7 +37,7 @@ def command(model, data, split, out_dir, batch_size, figures, passbands, overwri
     Example: ``solar-euv evaluate runs/solar-euv data/ --split test --out eval/``
     """
     from solar_euv.evaluate import evaluate_model
-    from solar_euv.inference import load_trained_model
+    from solar_euv.inference.trained_model import load_trained_model
 
     verbosity = verbose - quiet
     trained = load_trained_model(model, passbands=passbands.split(",") if passbands else None)

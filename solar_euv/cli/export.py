@@ -34,7 +34,7 @@ def command(model, out_dir, name, version, passbands, overwrite, verify, verbose
     Example: ``solar-euv export runs/solar-euv --out serving/ --version 1``
     """
     from solar_euv.export import export_saved_model
-    from solar_euv.inference import load_trained_model
+    from solar_euv.inference.trained_model import load_trained_model
 
     verbosity = verbose - quiet
     trained = load_trained_model(model, passbands=passbands.split(",") if passbands else None)

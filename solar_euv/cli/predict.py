@@ -50,7 +50,8 @@ def command(model, inputs, out_dir, formats, batch_size, mc_samples, seed, passb
     """
     import warnings
 
-    from solar_euv.inference import load_trained_model, predict_files
+    from solar_euv.inference.predict import predict_files
+    from solar_euv.inference.trained_model import load_trained_model
 
     verbosity = verbose - quiet
     band_list = passbands.split(",") if passbands else None
