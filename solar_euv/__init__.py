@@ -15,33 +15,15 @@ Generation speaks sunpy: a magnetogram Map (or file) in, AIA-like Maps out::
 from solar_euv._version import __version__
 from solar_euv.exceptions import SolarEUVError, SolarEUVWarning, InputError
 
-__all__ = [
-    "__version__",
-    "SolarEUVError",
-    "SolarEUVWarning",
-    "InputError",
-    "build_generator",
-    "build_discriminator",
-    "receptive_field",
-    "Pix2Pix",
-    "paper_optimizers",
-    "build_pix2pix",
-    "load_model",
-    "generate",
-]
-
 # Names served lazily from solar_euv.models (which imports keras/TensorFlow).
-_LAZY_MODELS = {
-    "build_generator",
-    "build_discriminator",
-    "receptive_field",
-    "Pix2Pix",
-    "paper_optimizers",
-    "build_pix2pix",
-    "load_model",
-}
+_LAZY_MODELS = ("build_generator", "build_discriminator", "receptive_field", "Pix2Pix",
+                "paper_optimizers", "build_pix2pix", "load_model")
 # Names served lazily from solar_euv.maps (sunpy-native generation).
-_LAZY_MAPS = {"generate"}
+_LAZY_MAPS = ("generate",)
+
+__all__ = ["__version__", "SolarEUVError", "SolarEUVWarning", "InputError",
+           *_LAZY_MODELS, *_LAZY_MAPS]
+
 # Subpackages that import TensorFlow, loaded on first attribute access.
 _LAZY_SUBMODULES = {"models"}
 
@@ -63,4 +45,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | _LAZY_MODELS | _LAZY_MAPS)
+    return sorted(set(globals()) | set(_LAZY_MODELS) | set(_LAZY_MAPS))

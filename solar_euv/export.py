@@ -12,7 +12,8 @@ Signatures (both ``[batch, N, N, 1]`` float32 in, one output per passband,
 ``serving_default``
     input ``magnetogram``: the line-of-sight field in **Gauss** on the common
     grid the model was trained on (:func:`solar_euv.sdo.prep.prepare_hmi`);
-    outputs in **DN/s**.  The scaling constants are baked in: NaN -> 0 G,
+    outputs in **DN/s**.  The scaling (:class:`solar_euv.scaling.Scaling`'s
+    methods, computed by TensorFlow) is baked in: NaN -> 0 G,
     clip at ``+-hmi_limit``, scale to [-1, 1], pixels beyond
     ``mask_radius * R`` set to ``hmi_off_disk`` (when the run masked), the generator with
     BatchNorm in inference mode and dropout off, then
@@ -51,31 +52,17 @@ def output_name(passband):
 def _serving_functions(trained):
     import tensorflow as tf
 
-    from solar_euv.scaling import disk_mask
-
     generator = trained.generator
     s = trained.scaling
-    n = trained.image_size
     names = [output_name(b) for b in trained.passbands]
-    inside = (tf.constant(disk_mask(n, s.mask_radius)[None, :, :, None])
-              if s.mask_off_disk else None)
-    limit = float(s.hmi_limit)
-    off_disk = float(s.hmi_off_disk)
-    log_max = float(s.aia_log_max)
 
     def split(y):
         return {name: y[..., c:c + 1] for c, name in enumerate(names)}
 
     def physical(magnetogram):
-        g = tf.where(tf.math.is_nan(magnetogram), tf.zeros_like(magnetogram), magnetogram)
-        x = tf.clip_by_value(g / limit, -1.0, 1.0)
-        if inside is not None:
-            x = tf.where(inside, x, tf.fill(tf.shape(x), off_disk))
+        x = s.hmi_network_input(magnetogram, xp=tf)
         y = tf.cast(generator(x, training=False), tf.float32)
-        dn = tf.pow(2.0, (y + 1.0) * (0.5 * log_max)) - 1.0
-        if inside is not None:
-            dn = tf.where(inside, dn, tf.zeros_like(dn))
-        return split(dn)
+        return split(s.apply_mask(s.aia_from_network(y, xp=tf), value=0.0, xp=tf))
 
     def network(magnetogram):
         return split(tf.cast(generator(magnetogram, training=False), tf.float32))

@@ -1,6 +1,6 @@
 """Physical units <-> network units, and the common grid's solar-disk mask.
 
-Conventions (DESIGN.md):
+Conventions (the design page of the docs, docs/design.rst):
 
 * Common grid: ``N x N`` pixels, north up, the disk centre at the array
   centre, solar radius ``R = 392 * N / 1024`` pixels.  Pixel centres sit at
@@ -18,9 +18,15 @@ Conventions (DESIGN.md):
   after 600 steps: 0.47 with -1, 0.76 with 0; ``python -m benchmarks learn``).
   Models saved before this field existed keep -1 (:meth:`Scaling.from_dict`).
 
-Everything here is numpy and works on arrays of any leading shape; the last
-two axes (or the axes given by the caller) are the image.
+The conversions are written once and computed by numpy (the default) or, with
+``xp=tf``, by TensorFlow: the input pipeline (:mod:`solar_euv.dataset.pipeline`)
+and the exported SavedModel (:mod:`solar_euv.export`) call the same methods as
+prediction.  This module imports only numpy (TensorFlow is whatever the caller
+passes), so the TensorFlow-free ``sdo`` readers can use its grid helpers.  The
+methods work on arrays of any leading shape; the last two axes (or the last
+three, channels-last) are the image.
 """
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -94,47 +100,121 @@ class Scaling:
         return cls(**values)
 
     # -- HMI -------------------------------------------------------------
-    def hmi_to_network(self, gauss):
-        """Magnetogram in Gauss -> network units in [-1, 1] (NaN -> 0)."""
-        g = np.nan_to_num(np.asarray(gauss, dtype=np.float32), nan=0.0)
-        return np.clip(g / self.hmi_limit, -1.0, 1.0).astype(np.float32)
+    def hmi_to_network(self, gauss, xp=np):
+        """Magnetogram in Gauss -> network units in [-1, 1] (NaN -> 0).
 
-    def hmi_from_network(self, y):
-        return (np.asarray(y, dtype=np.float32) * self.hmi_limit).astype(np.float32)
+        Parameters
+        ----------
+        gauss : array_like or tf.Tensor
+        xp : module
+            ``numpy`` (default) or ``tensorflow``: the array library to
+            compute with (the same formula either way).
+        """
+        ops = _ops(xp)
+        g = ops.float32(gauss)
+        g = ops.where(ops.isnan(g), 0.0, g)
+        return ops.float32(ops.clip(g / self.hmi_limit, -1.0, 1.0))
+
+    def hmi_from_network(self, y, xp=np):
+        """Network units -> Gauss (the inverse of :meth:`hmi_to_network` within the clip)."""
+        ops = _ops(xp)
+        return ops.float32(ops.float32(y) * self.hmi_limit)
 
     # -- AIA -------------------------------------------------------------
-    def aia_to_network(self, dn_per_s):
-        """AIA intensity in DN/s -> network units in [-1, 1] (NaN -> -1)."""
-        x = np.nan_to_num(np.asarray(dn_per_s, dtype=np.float64), nan=0.0)
-        v = np.log2(np.clip(x + 1.0, 1.0, 2.0 ** self.aia_log_max))
-        return (v / self.aia_log_max * 2.0 - 1.0).astype(np.float32)
+    def aia_to_network(self, dn_per_s, xp=np):
+        """AIA intensity in DN/s -> network units in [-1, 1] (NaN -> -1).
 
-    def aia_from_network(self, y):
+        numpy computes the logarithm in float64, TensorFlow in float32
+        (they agree to float32 rounding).
+        """
+        ops = _ops(xp)
+        x = ops.wide(dn_per_s)
+        x = ops.where(ops.isnan(x), 0.0, x)
+        v = ops.log2(ops.clip(x + 1.0, 1.0, 2.0 ** self.aia_log_max))
+        return ops.float32(v / self.aia_log_max * 2.0 - 1.0)
+
+    def aia_from_network(self, y, xp=np):
         """Network units -> DN/s (the inverse of :meth:`aia_to_network`)."""
-        v = (np.asarray(y, dtype=np.float64) + 1.0) / 2.0 * self.aia_log_max
-        return (2.0 ** v - 1.0).astype(np.float32)
+        ops = _ops(xp)
+        v = (ops.wide(y) + 1.0) / 2.0 * self.aia_log_max
+        return ops.float32(2.0 ** v - 1.0)
 
-    def apply_mask(self, y, value=-1.0):
+    def apply_mask(self, y, value=-1.0, xp=np):
         """Set off-disk pixels of network-unit images ``(..., N, N[, C])`` to ``value``.
 
         ``value`` is -1 for AIA images; :meth:`hmi_network_input` passes
-        ``hmi_off_disk`` for magnetograms.
+        ``hmi_off_disk`` for magnetograms (and the physical outputs of
+        generation use 0 DN/s).  Images whose last three axes are ``(N, N,
+        C)`` are taken as channels-last.  numpy returns a new array.
         """
-        y = np.array(y, dtype=np.float32, copy=True)
+        ops = _ops(xp)
         if not self.mask_off_disk:
-            return y
-        channels_last = y.ndim >= 3 and y.shape[-3] == y.shape[-2]
-        size = y.shape[-2] if channels_last else y.shape[-1]
-        mask = disk_mask(size, self.mask_radius)
-        if channels_last:
-            y[..., ~mask, :] = value
-        else:
-            y[..., ~mask] = value
-        return y
+            return ops.float32(y, copy=True)
+        y = ops.float32(y)
+        shape = tuple(y.shape)
+        channels_last = len(shape) >= 3 and shape[-3] == shape[-2]
+        inside = disk_mask(int(shape[-2] if channels_last else shape[-1]), self.mask_radius)
+        return ops.where(inside[:, :, None] if channels_last else inside, y,
+                         ops.float32(value))
 
-    def hmi_network_input(self, gauss):
-        """Magnetograms in Gauss ``(..., N, N)`` -> masked network input (same shape)."""
-        return self.apply_mask(self.hmi_to_network(gauss), value=self.hmi_off_disk)
+    def hmi_network_input(self, gauss, xp=np):
+        """Magnetograms in Gauss ``(..., N, N[, 1])`` -> masked network input (same shape)."""
+        return self.apply_mask(self.hmi_to_network(gauss, xp), value=self.hmi_off_disk,
+                               xp=xp)
+
+
+class _NumpyOps:
+    """The array operations of the scaling formulas, in numpy."""
+
+    @staticmethod
+    def float32(x, copy=False):
+        return np.array(x, dtype=np.float32, copy=True) if copy else \
+            np.asarray(x, dtype=np.float32)
+
+    @staticmethod
+    def wide(x):
+        return np.asarray(x, dtype=np.float64)
+
+    where = staticmethod(np.where)
+    isnan = staticmethod(np.isnan)
+    clip = staticmethod(np.clip)
+    log2 = staticmethod(np.log2)
+
+
+class _TensorFlowOps:
+    """The same operations in TensorFlow, float32 throughout (the caller passes the module)."""
+
+    def __init__(self, tf):
+        self.tf = tf
+
+    def float32(self, x, copy=False):
+        return self.tf.cast(x, self.tf.float32)
+
+    wide = float32
+
+    def where(self, condition, x, y):
+        return self.tf.where(condition, x, y)
+
+    def isnan(self, x):
+        return self.tf.math.is_nan(x)
+
+    def clip(self, x, low, high):
+        return self.tf.clip_by_value(x, low, high)
+
+    def log2(self, x):
+        return self.tf.math.log(x) / math.log(2.0)
+
+
+_NUMPY_OPS = _NumpyOps()
+
+
+def _ops(xp):
+    """The operations for ``xp`` (the numpy or the tensorflow module)."""
+    if xp is np:
+        return _NUMPY_OPS
+    if getattr(xp, "__name__", None) == "tensorflow":
+        return _TensorFlowOps(xp)
+    raise TypeError(f"xp must be numpy or tensorflow; received {xp!r}")
 
 
 DEFAULT_SCALING = Scaling()

@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from solar_euv import device
+from solar_euv.device import precision
 from solar_euv.device import (FAST_PATHS, KINDS, MEASURED_KIND, NO_FAST_PATHS, auto_precision,
                               cpu_flags, cpu_kind, device_kind, fast_paths, resolve_precision,
                               using_device_kind)
@@ -234,7 +235,7 @@ def test_resolve_auto_follows_the_device_or_the_recorded_run(clean_env):
 
 
 def test_emulated_bfloat16_warns_once_with_its_cost(clean_env):
-    clean_env.setattr(device, "_warned", set())
+    clean_env.setattr(precision, "_warned", set())
     avx2 = {"SOLAR_EUV_DEVICE_KIND": "cpu-avx2"}
     with pytest.warns(SolarEUVWarning, match=r"emulated, about 10x slower than float32"):
         assert resolve_precision("mixed_bfloat16", environ=avx2) == "mixed_bfloat16"

@@ -286,7 +286,7 @@ def _prepare_cmd(raw, out):
 
 
 def _digest(out):
-    from solar_euv.dataset.records import file_sha256
+    from solar_euv.dataset.manifest import file_sha256
 
     manifest = json.loads((out / "manifest.json").read_text())
     shards = {p.name: file_sha256(p) for p in sorted(out.glob("*.tfrecord"))}

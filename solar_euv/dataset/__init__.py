@@ -6,8 +6,8 @@ prepared arrays; :func:`make_dataset` turns a split into ``(magnetogram,
 target)`` batches in network units; :func:`dataset_info` reads the manifest.
 """
 from solar_euv.dataset.build import build_dataset, plan_shards
-from solar_euv.dataset.pipeline import (count_examples, dataset_info, make_dataset,
-                                        verify_shards)
+from solar_euv.dataset.manifest import dataset_info
+from solar_euv.dataset.pipeline import count_examples, make_dataset, verify_shards
 from solar_euv.dataset.records import CHANNELS, SCHEMA_VERSION
 
 __all__ = [

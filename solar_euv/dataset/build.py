@@ -37,10 +37,10 @@ import pathlib
 import numpy as np
 
 from solar_euv._version import __version__
-from solar_euv.dataset.records import (CHANNELS, MANIFEST_NAME, PARTIAL_SUFFIX, SCHEMA_VERSION,
-                                       ChannelStatistics, ShardWriter, encode_example,
-                                       file_sha256, is_shard_name, new_manifest, shard_name,
-                                       to_float16, write_json_atomic)
+from solar_euv.dataset.manifest import (MANIFEST_NAME, ChannelStatistics, file_sha256,
+                                        new_manifest, write_json_atomic)
+from solar_euv.dataset.records import (CHANNELS, PARTIAL_SUFFIX, SCHEMA_VERSION, ShardWriter,
+                                       encode_example, is_shard_name, shard_name, to_float16)
 from solar_euv.exceptions import InputError, SolarEUVError
 from solar_euv.scaling import solar_radius_px
 

@@ -2,8 +2,8 @@
 
 :func:`make_dataset` reads the shards of one split written by ``solar-euv
 prepare`` and yields ``(magnetogram [B, n, n, 1], target [B, n, n, C])``
-float32 pairs, in the network units of :mod:`solar_euv.scaling` (the same
-formulas, written as TensorFlow ops):
+float32 pairs, in the network units of :mod:`solar_euv.scaling` (its
+methods, computed by TensorFlow):
 
 1. shard files (shuffled with the seed when training), interleaved and read
    in parallel; with ``repeat`` the file list is repeated;
@@ -29,25 +29,20 @@ formulas, written as TensorFlow ops):
 Options set auto-sharding to ``FILE`` so each worker of a multi-worker run
 reads its own shards (``prepare`` writes at least 16 shards per split).
 """
-import math
 import pathlib
 
 import tensorflow as tf
 
-from solar_euv.dataset.records import (decode_image, file_sha256, parse_examples,
-                                       read_manifest)
+from solar_euv.dataset.manifest import dataset_info, file_sha256
+from solar_euv.dataset.records import decode_image, parse_examples
 from solar_euv.exceptions import InputError, SolarEUVError
 from solar_euv.passbands import HMI, parse_passbands
-from solar_euv.scaling import DEFAULT_SCALING, Scaling, disk_mask
+from solar_euv.scaling import DEFAULT_SCALING, Scaling
 
 __all__ = [
-    "dataset_info",
     "count_examples",
     "verify_shards",
     "make_dataset",
-    "scale_hmi",
-    "scale_aia",
-    "mask_off_disk",
     "area_downsample",
     "shake_images",
     "shake_padding",
@@ -57,25 +52,7 @@ SHUFFLE_BUFFER_BYTES = 256 * 2 ** 20
 _VERIFY_MODES = ("none", "size", "full")
 
 
-# -- manifest -------------------------------------------------------------------
-
-def dataset_info(path):
-    """The manifest of a prepared dataset, checked, with ``"root"`` (its directory) added.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The dataset directory or its ``manifest.json``.
-
-    Raises
-    ------
-    InputError
-        If the manifest is missing, malformed or of an unknown schema version.
-    """
-    manifest, root = read_manifest(path)
-    manifest["root"] = str(root)
-    return manifest
-
+# -- splits and shards named by the manifest -----------------------------------
 
 def _info(path_or_manifest):
     if isinstance(path_or_manifest, dict):
@@ -152,37 +129,7 @@ def _verify_shard(path, shard, full):
                                "(it comes from another prepare run)")
 
 
-# -- network units in TensorFlow ------------------------------------------------
-
-def scale_hmi(gauss, scaling=DEFAULT_SCALING):
-    """Magnetogram (Gauss) -> [-1, 1]: TF version of :meth:`Scaling.hmi_to_network`."""
-    g = tf.cast(gauss, tf.float32)
-    g = tf.where(tf.math.is_nan(g), 0.0, g)
-    return tf.clip_by_value(g / scaling.hmi_limit, -1.0, 1.0)
-
-
-def scale_aia(dn_per_s, scaling=DEFAULT_SCALING):
-    """AIA (DN/s) -> [-1, 1]: TF version of :meth:`Scaling.aia_to_network`."""
-    x = tf.cast(dn_per_s, tf.float32)
-    x = tf.where(tf.math.is_nan(x), 0.0, x)
-    top = 2.0 ** scaling.aia_log_max
-    v = tf.math.log(tf.clip_by_value(x + 1.0, 1.0, top)) / math.log(2.0)
-    return v / scaling.aia_log_max * 2.0 - 1.0
-
-
-def mask_off_disk(image, scaling=DEFAULT_SCALING, value=-1.0):
-    """Set pixels beyond ``mask_radius * R`` to ``value`` (if masking) in ``[n, n]`` or ``[n, n, C]``.
-
-    ``value`` is -1 for AIA images and ``scaling.hmi_off_disk`` for the magnetogram.
-    """
-    if not scaling.mask_off_disk:
-        return image
-    channels = image.shape.rank == 3
-    n = int(image.shape[-2] if channels else image.shape[-1])
-    inside = disk_mask(n, scaling.mask_radius)
-    return tf.where(tf.constant(inside[:, :, None] if channels else inside), image,
-                    tf.cast(value, image.dtype))
-
+# -- image operations in TensorFlow ---------------------------------------------
 
 def area_downsample(image, factor):
     """Mean over ``factor x factor`` blocks of ``[n, n]`` or ``[n, n, C]`` (exact disk geometry)."""
@@ -374,9 +321,8 @@ def make_dataset(path_or_manifest, split, passbands, batch_size, training, *,
         if factor > 1:
             images = [area_downsample(tf.where(tf.math.is_nan(x), 0.0, x), factor)
                       for x in images]
-        y = [scale_hmi(images[0], scaling)] + [scale_aia(x, scaling) for x in images[1:]]
-        y = [mask_off_disk(y[0], scaling, scaling.hmi_off_disk)] + \
-            [mask_off_disk(x, scaling) for x in y[1:]]
+        y = [scaling.hmi_network_input(images[0], xp=tf)] + \
+            [scaling.apply_mask(scaling.aia_to_network(x, xp=tf), xp=tf) for x in images[1:]]
         if shaking:
             y = shake_images(y, seed, padding)
         return y[0][:, :, None], tf.stack(y[1:], axis=-1)

@@ -1,6 +1,7 @@
 """The PatchGAN discriminator of pix2pix as a Keras functional model."""
 import keras
 
+from solar_euv.models.config import ArgumentsConfig, model_dtype_policy
 from solar_euv.models.layers import batch_norm, conv
 
 __all__ = ["PatchDiscriminator", "build_discriminator", "receptive_field",
@@ -11,7 +12,7 @@ NOMINAL_RECEPTIVE_FIELDS = {0: 1, 1: 16, 2: 34, 3: 70, 4: 142, 5: 286}
 
 
 @keras.saving.register_keras_serializable(package="solar_euv")
-class PatchDiscriminator(keras.Model):
+class PatchDiscriminator(ArgumentsConfig, keras.Model):
     """PatchGAN on the pair (magnetogram, image), returning one logit per patch.
 
     For ``n_layers >= 1``: C64 stride 2 with LeakyReLU(0.2) and no BatchNorm;
@@ -47,8 +48,7 @@ class PatchDiscriminator(keras.Model):
         if n_layers not in NOMINAL_RECEPTIVE_FIELDS:
             raise ValueError("`n_layers` must be an integer from 0 to 5. "
                              f"Received: n_layers={n_layers!r}")
-        d = keras.dtype_policies.get(dtype) if dtype is not None \
-            else keras.config.dtype_policy()
+        d = model_dtype_policy(dtype)
 
         # === Layers and functional model ===
         condition = keras.Input((image_size, image_size, in_channels), name="magnetogram")
@@ -80,31 +80,10 @@ class PatchDiscriminator(keras.Model):
         self.dtype_policy = d  # Functional ignores dtype=; keep it for get_config
 
         # === Config ===
-        self.image_size = image_size
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.n_layers = n_layers
-        self.base_filters = base_filters
-        self.max_filters = max_filters
-        self.synchronized_bn = synchronized_bn
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "image_size": self.image_size,
-            "in_channels": self.in_channels,
-            "out_channels": self.out_channels,
-            "n_layers": self.n_layers,
-            "base_filters": self.base_filters,
-            "max_filters": self.max_filters,
-            "synchronized_bn": self.synchronized_bn,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        self._set_arguments(image_size=image_size, in_channels=in_channels,
+                            out_channels=out_channels, n_layers=n_layers,
+                            base_filters=base_filters, max_filters=max_filters,
+                            synchronized_bn=synchronized_bn)
 
 
 def build_discriminator(image_size=1024, in_channels=1, out_channels=1, n_layers=3,

@@ -3,6 +3,7 @@ import math
 
 import keras
 
+from solar_euv.models.config import ArgumentsConfig, model_dtype_policy
 from solar_euv.models.layers import batch_norm, conv, conv_transpose
 
 __all__ = ["UNetGenerator", "build_generator", "generator_filters"]
@@ -20,7 +21,7 @@ def generator_filters(image_size, bottleneck_size=4, base_filters=64, max_filter
 
 
 @keras.saving.register_keras_serializable(package="solar_euv")
-class UNetGenerator(keras.Model):
+class UNetGenerator(ArgumentsConfig, keras.Model):
     """pix2pix U-Net from a magnetogram to one or more AIA passbands.
 
     At ``image_size=1024`` with the defaults this is the seed network: an
@@ -60,8 +61,7 @@ class UNetGenerator(keras.Model):
         _check_size(image_size, bottleneck_size)
         # Every layer gets the model's dtype policy (default: the global one),
         # so a mixed-precision model reloads as mixed precision.
-        dtype = keras.dtype_policies.get(dtype) if dtype is not None \
-            else keras.config.dtype_policy()
+        dtype = model_dtype_policy(dtype)
         filters = generator_filters(image_size, bottleneck_size, base_filters, max_filters)
         levels = len(filters)
 
@@ -97,33 +97,10 @@ class UNetGenerator(keras.Model):
         self.dtype_policy = dtype  # Functional ignores dtype=; keep it for get_config
 
         # === Config ===
-        self.image_size = image_size
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.base_filters = base_filters
-        self.max_filters = max_filters
-        self.bottleneck_size = bottleneck_size
-        self.dropout_rate = dropout_rate
-        self.synchronized_bn = synchronized_bn
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "image_size": self.image_size,
-            "in_channels": self.in_channels,
-            "out_channels": self.out_channels,
-            "base_filters": self.base_filters,
-            "max_filters": self.max_filters,
-            "bottleneck_size": self.bottleneck_size,
-            "dropout_rate": self.dropout_rate,
-            "synchronized_bn": self.synchronized_bn,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        self._set_arguments(image_size=image_size, in_channels=in_channels,
+                            out_channels=out_channels, base_filters=base_filters,
+                            max_filters=max_filters, bottleneck_size=bottleneck_size,
+                            dropout_rate=dropout_rate, synchronized_bn=synchronized_bn)
 
 
 def _check_size(image_size, bottleneck_size):
