@@ -140,8 +140,9 @@ def command(raw_dir, out_dir, size, splits_spec, passbands, tolerance, workers,
     from solar_euv.exceptions import InputError, SolarEUVWarning
     from solar_euv.passbands import HMI, parse_passbands
     from solar_euv.sdo.calibration import correction_table_info
-    from solar_euv.sdo.pairing import (assign_splits, format_time, pair_files, parse_splits,
-                                       parse_tolerance)
+    from solar_euv.sdo.pairing import pair_files
+    from solar_euv.sdo.splits import assign_splits, parse_splits
+    from solar_euv.sdo.times import format_time, parse_tolerance
 
     progress = quiet == 0
     ranges = parse_splits(splits_spec)
