@@ -26,7 +26,10 @@ skipped (on a rerun, already downloaded steps are not even exported again);
 data go to ``NAME.part`` first (continued with an HTTP Range request when a
 partial file is there) and are renamed when complete; each file is retried
 with a growing pause.  Without a network connection, or when JSOC refuses a
-query or an export, :class:`FetchError` says so in one sentence.
+query or an export, :class:`~solar_euv.sdo.download.FetchError` says so in
+one sentence.  Record sets and the choice of records are in
+:mod:`solar_euv.sdo.jsoc_query`, downloads in :mod:`solar_euv.sdo.download`;
+this module sends the queries and exports and ties the steps together.
 """
 import pathlib
 import re
