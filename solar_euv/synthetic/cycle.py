@@ -17,6 +17,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from solar_euv.synthetic.inputs import smoothstep
+
 __all__ = [
     "RSUN_CM",
     "MJD_2000",
@@ -189,11 +191,6 @@ def regions_near(seed, mjd):
     return out
 
 
-def _smoothstep(x):
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
-
-
 def region_components(region, mjd):
     """Gaussian flux concentrations of one region at ``mjd``.
 
@@ -205,7 +202,7 @@ def region_components(region, mjd):
     tau_rise = 1.0 + 2.0 * q
     tau_spot = 4.0 + 20.0 * q
     tau_plage = 30.0 + 60.0 * q
-    rise = _smoothstep(age / tau_rise)
+    rise = smoothstep(age / tau_rise)
     after = max(age - tau_rise, 0.0)
     total = region.flux * rise * np.exp(-after / tau_plage)
     if total < 2e19:
