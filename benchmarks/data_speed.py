@@ -80,7 +80,7 @@ def run_data_benchmarks(mode="standard", training_rows=(), base_filters=64, echo
                      "source": "synthetic float16 TFRecord shards in the page cache"},
         "prep": {"input_size": s["prep_size"], "output_size": s["prep_size"] // 4,
                  "repeat": s["repeat"],
-                 "source": "synthetic-Sun level-1 files (solar_euv.sdo.synthetic, seed 0)",
+                 "source": "synthetic-Sun level-1 files (solar_euv.synthetic, seed 0)",
                  "reference": "sunpy Map + aiapy register (cubic) + calibration + 4x4 mean"},
         "predict": {"sizes": s["sizes"], "images": s["predict_images"],
                     "batch_size": s["predict_batch"], "repeat": s["repeat"],

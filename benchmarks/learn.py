@@ -62,7 +62,8 @@ def synthetic_dataset(seed, root, echo=print):
     from click.testing import CliRunner
 
     from solar_euv.cli.prepare import command as prepare_command
-    from solar_euv.sdo.synthetic import DEFAULT_SAMPLE_SIZE, default_sample_times, write_sample
+    from solar_euv.synthetic.sample import (DEFAULT_SAMPLE_SIZE, default_sample_times,
+                                           write_sample)
 
     root = pathlib.Path(root)
     prepared = root / f"sun-{seed}-prepared"

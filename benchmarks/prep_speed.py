@@ -11,13 +11,13 @@ one process (so the numbers are per core):
 
 Both include reading the file.  Agreement is measured on the reference's
 grid (2.4"/px, the reference's disk centre): the same resampling as
-``prepare_file`` (:func:`solar_euv.sdo.prep.resample_to_grid`) is evaluated
+``prepare_file`` (:func:`solar_euv.sdo.resample.resample_to_grid`) is evaluated
 at the reference's geometry and compared on the disk (r < 0.98 R_sun):
 Pearson correlation and, for AIA, the ratio of the total on-disk flux.
 
 Inputs: files given with ``--files``; by default HMI, AIA 171 and AIA 1700
 level-1 files at 4096 px written by the synthetic Sun
-(:mod:`solar_euv.sdo.synthetic`: HMI upside down at 0.504"/px, AIA rolled
+(:mod:`solar_euv.synthetic.sun`: HMI upside down at 0.504"/px, AIA rolled
 and off-centre at 0.6"/px, RICE-compressed as JSOC serves them); with
 ``--source real``, 4096 files built from the real AIA synoptic images in
 ``../shared/real-sdo`` (upsampled 4x; the AIA one declared with a 0.35 deg
@@ -138,7 +138,7 @@ def synthetic_files(out_dir, size=4096, passbands=("171", "1700")):
     list of pathlib.Path
         The HMI file, then the AIA files.
     """
-    from solar_euv.sdo.synthetic import SyntheticSun
+    from solar_euv.synthetic.sun import SyntheticSun
 
     return [pathlib.Path(p) for p in SyntheticSun(seed=0).write_time_step(
         out_dir, "2015-06-01T00:00:00", size, passbands=list(passbands))]
@@ -193,7 +193,8 @@ def decompress_seconds(path):
 
 def mine_on(image, shape, centre, scale, degradation=True):
     """solar_euv's resampling evaluated on the reference's grid, same calibration."""
-    from solar_euv.sdo.prep import _aia_factors, resample_to_grid
+    from solar_euv.sdo.prep import _aia_factors
+    from solar_euv.sdo.resample import resample_to_grid
 
     out = resample_to_grid(image.map, shape, centre, scale)
     if image.kind != "hmi":
@@ -370,7 +371,7 @@ def main(argv=None):
             paths, source = args.files, "given files"
         elif args.source == "synthetic":
             paths = synthetic_files(tmp)
-            source = "synthetic-Sun level-1 files, 4096 px (solar_euv.sdo.synthetic, seed 0)"
+            source = "synthetic-Sun level-1 files, 4096 px (solar_euv.synthetic, seed 0)"
         else:
             if not REAL.is_dir():
                 sys.exit(f"no input: give --files, or provide {REAL}")

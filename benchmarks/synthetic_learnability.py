@@ -7,7 +7,7 @@ Usage::
     python benchmarks/synthetic_learnability.py --no-generator      # without TensorFlow
 
 The times are those of the embedded default sample
-(:func:`solar_euv.sdo.synthetic.default_sample_times`): ``--train`` of them
+(:func:`solar_euv.synthetic.sample.default_sample_times`): ``--train`` of them
 spread over its training years (2011-2016) and ``--val`` over its
 validation half-year (2017 January-June).  Each time step is written as
 256 px level-1 FITS files, prepared onto the 256 px common grid by
@@ -56,7 +56,8 @@ from solar_euv.passbands import parse_passbands  # noqa: E402
 from solar_euv.reference import PixelFit  # noqa: E402
 from solar_euv.scaling import DEFAULT_SCALING  # noqa: E402
 from solar_euv.sdo.prep import prepare_aia, prepare_hmi  # noqa: E402
-from solar_euv.sdo.synthetic import SyntheticSun, default_sample_times  # noqa: E402
+from solar_euv.synthetic.sample import default_sample_times  # noqa: E402
+from solar_euv.synthetic.sun import SyntheticSun  # noqa: E402
 
 __all__ = ["pick_times", "observe", "fit_baseline", "predict_baseline",
            "untrained_predictions", "main"]

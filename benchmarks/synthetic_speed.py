@@ -24,7 +24,8 @@ import time  # noqa: E402
 
 from astropy.time import Time  # noqa: E402
 
-from solar_euv.sdo.synthetic import SyntheticSun, sample_times  # noqa: E402
+from solar_euv.synthetic.sample import sample_times  # noqa: E402
+from solar_euv.synthetic.sun import SyntheticSun  # noqa: E402
 
 
 def measure(size, steps, seed=0):

@@ -8,9 +8,9 @@ Usage::
 
 ``RUN`` is a model trained on HMI magnetograms (a ``solar-euv-train`` run
 directory or ``.keras`` file).  For every time, the synthetic Sun
-(:class:`solar_euv.sdo.synthetic.SyntheticSun`) writes an HMI file
+(:class:`solar_euv.synthetic.sun.SyntheticSun`) writes an HMI file
 (``--hmi-size`` px over HMI's full field of view) and the AIA image of the
-passband, and :mod:`solar_euv.sdo.synthetic_instruments` writes an MDI-like
+passband, and :mod:`solar_euv.synthetic.instruments` writes an MDI-like
 and a GONG-like file of the same Sun (full size: 1024 and 860 px).  Each
 magnetogram goes through :func:`solar_euv.generate` (MDI and GONG
 cross-calibrated to HMI-equivalent Gauss); the generated image is scored
@@ -36,10 +36,10 @@ from solar_euv.inference.trained_model import load_trained_model  # noqa: E402
 from solar_euv.metrics import METRIC_NAMES, image_metrics  # noqa: E402
 from solar_euv.passbands import get_passband  # noqa: E402
 from solar_euv.scaling import disk_mask  # noqa: E402
-from solar_euv.sdo import synthetic_instruments  # noqa: E402
+from solar_euv.synthetic import instruments as synthetic_instruments  # noqa: E402
 from solar_euv.sdo.magnetograms import CROSS_CALIBRATION, read_magnetogram  # noqa: E402
 from solar_euv.sdo.prep import prepare_aia  # noqa: E402
-from solar_euv.sdo.synthetic import SyntheticSun  # noqa: E402
+from solar_euv.synthetic.sun import SyntheticSun  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 INSTRUMENTS = ("hmi", "mdi", "gong")

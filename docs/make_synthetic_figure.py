@@ -5,7 +5,7 @@ Usage::
     python docs/make_synthetic_figure.py [--real ../shared/real-sdo/aia-synoptic-2024-10-04]
                                          [--out docs/synthetic_vs_real.png]
 
-The synthetic files are written by :class:`solar_euv.sdo.synthetic.SyntheticSun`
+The synthetic files are written by :class:`solar_euv.synthetic.sun.SyntheticSun`
 (seed 0, 2014-03-01 00:00 UTC, 512 px) into a temporary directory, read back
 with sunpy, the HMI image turned by 180 deg (it is stored upside down; the
 AIA rolls of < 0.15 deg are left as written); the real images
@@ -27,7 +27,7 @@ import sunpy.visualization.colormaps  # noqa: E402,F401  (registers the sdoaia c
 from matplotlib.colors import LogNorm  # noqa: E402
 
 from solar_euv.passbands import get_passband  # noqa: E402
-from solar_euv.sdo.synthetic import SyntheticSun  # noqa: E402
+from solar_euv.synthetic.sun import SyntheticSun  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 DEFAULT_REAL = HERE.parents[1] / "shared" / "real-sdo" / "aia-synoptic-2024-10-04"

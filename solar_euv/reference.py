@@ -13,7 +13,7 @@ oracle (synthetic data only)
     The synthetic Sun's noise-free truth (:meth:`SyntheticSun.truth`) at
     the stored size, averaged to the training size: the best any model can
     do from the magnetogram.  The part it misses is unpredictable by
-    construction (:mod:`solar_euv.sdo.synthetic_corona`).  The *oracle at
+    construction (:mod:`solar_euv.synthetic.corona`).  The *oracle at
     the training size* runs the same forward model on the training grid:
     what the magnetogram, as the network sees it, allows.
 
@@ -125,7 +125,7 @@ def synthetic_oracle(times, size, passbands, seed=0, stored_size=None):
         Output grid size.
     passbands : sequence of str
     seed : int
-        Seed of the :class:`~solar_euv.sdo.synthetic.SyntheticSun` that made
+        Seed of the :class:`~solar_euv.synthetic.sun.SyntheticSun` that made
         the data.
     stored_size : int, optional
         Size at which the truth is computed and area-averaged to ``size``
@@ -134,7 +134,7 @@ def synthetic_oracle(times, size, passbands, seed=0, stored_size=None):
     """
     from astropy.time import Time
 
-    from solar_euv.sdo.synthetic import SyntheticSun
+    from solar_euv.synthetic.sun import SyntheticSun
 
     sun = SyntheticSun(seed)
     stored = int(stored_size or size)

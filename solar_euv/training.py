@@ -175,7 +175,7 @@ def _check_precision(precision):
 # -- data ----------------------------------------------------------------------
 def default_data_dir(echo=print):
     """The embedded synthetic sample, generated and prepared on first use (no network)."""
-    from solar_euv.sdo.synthetic import default_sample_dir
+    from solar_euv.synthetic.sample import default_sample_dir
 
     raw = default_sample_dir()
     prepared = raw.parent / (raw.name + "-prepared")

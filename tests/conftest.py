@@ -78,7 +78,7 @@ def prepared_sample(tmp_path_factory):
     from click.testing import CliRunner
 
     from solar_euv.cli.main import cli
-    from solar_euv.sdo.synthetic import write_sample
+    from solar_euv.synthetic.sample import write_sample
 
     root = tmp_path_factory.mktemp("sample")
     times = ["2011-03-01T00:00:00", "2011-09-01T06:00:00", "2012-05-01T12:00:00",

@@ -35,7 +35,7 @@ def model_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def hmi_file(tmp_path_factory):
-    from solar_euv.sdo.synthetic import write_sample
+    from solar_euv.synthetic.sample import write_sample
 
     raw = tmp_path_factory.mktemp("raw")
     write_sample(raw, ["2014-03-01T06:00:00"], size=256, seed=1, passbands=("304",))

@@ -55,7 +55,7 @@ def test_sample_quiet_prints_nothing(tmp_path):
     (["--count", "2", "--start", "2012-01-01"], "either --count or --start/--end"),
     (["--count", "1", "--passbands", "999"], "unknown AIA passband '999'"),
     (["--count", "1", "--size", "300"], "--size 300 is not supported"),
-    (["--count", "1", "--cadence", "often"], "cadence 'often' is not understood"),
+    (["--count", "1", "--cadence", "often"], "cadence 'often' is not a duration"),
     (["--start", "2012-01-01", "--end", "2011-01-01"], "is before start"),
     (["--start", "the day after tomorrow"], "is not a date or time"),
     (["--count", "0"], "count must be at least 1"),

@@ -272,7 +272,7 @@ KILL_TIMES = ["2011-03-01T00:00:00", "2012-05-01T12:00:00", "2013-02-01T18:00:00
 
 @pytest.fixture(scope="module")
 def kill_raw(tmp_path_factory):
-    from solar_euv.sdo.synthetic import write_sample
+    from solar_euv.synthetic.sample import write_sample
 
     raw = tmp_path_factory.mktemp("kill") / "raw"
     write_sample(raw, KILL_TIMES, size=256, seed=0, passbands=("171", "193"))

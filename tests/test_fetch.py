@@ -17,9 +17,11 @@ from solar_euv.cli.base import SolarEUVGroup
 from solar_euv.cli.fetch import command as fetch_command
 from solar_euv.exceptions import SolarEUVError
 from solar_euv.sdo import fetch as fetch_module
-from solar_euv.sdo.fetch import (FetchError, download, export_query, fetch, filename_for,
-                                 grid_query, jsoc_time, parse_cadence, select_nearest,
-                                 series_for, time_grid, window_query)
+from solar_euv.sdo.download import FetchError, download
+from solar_euv.sdo.fetch import fetch
+from solar_euv.sdo.jsoc_query import (export_query, filename_for, grid_query, jsoc_time,
+                                      select_nearest, series_for, time_grid, window_query)
+from solar_euv.sdo.times import parse_cadence
 
 DATA = pathlib.Path(__file__).parent / "data"
 STEPS = ["2017-01-01T00:00:00", "2017-01-01T06:00:00", "2017-01-01T12:00:00",

@@ -257,7 +257,7 @@ def make_cases(source, out_dir, rng, n=N):
 
 @pytest.fixture(scope="module")
 def synthetic_sources(tmp_path_factory):
-    from solar_euv.sdo.synthetic import write_sample
+    from solar_euv.synthetic.sample import write_sample
 
     raw = tmp_path_factory.mktemp("fuzz-synthetic")
     write_sample(raw, ["2017-08-01T12:00:00"], size=256, seed=0, passbands=("171",))

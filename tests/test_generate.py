@@ -37,7 +37,7 @@ def nine_band_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def hmi_file(tmp_path_factory):
     """One synthetic full-disk HMI magnetogram (hmi.M_720s, 256 px, RICE-compressed)."""
-    from solar_euv.sdo.synthetic import write_sample
+    from solar_euv.synthetic.sample import write_sample
 
     raw = tmp_path_factory.mktemp("raw")
     write_sample(raw, ["2017-08-01T12:00:00"], size=256, seed=0, passbands=("171",))
@@ -140,7 +140,7 @@ def test_loaded_model_and_bare_generator(nine_band_run, hmi_file):
 def test_refuses_an_aia_map_and_a_cutout_naming_them(run_dir, tmp_path):
     import sunpy.map
 
-    from solar_euv.sdo.synthetic import write_sample
+    from solar_euv.synthetic.sample import write_sample
 
     paths = write_sample(tmp_path, ["2017-08-01T12:00:00"], size=256, seed=0,
                          passbands=("171",))

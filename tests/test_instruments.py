@@ -8,9 +8,9 @@ import solar_euv
 from solar_euv.cli.main import cli
 from solar_euv.exceptions import InputError
 from solar_euv.scaling import solar_radius_px
-from solar_euv.sdo import synthetic_instruments as si
+from solar_euv.synthetic import instruments as si
 from solar_euv.sdo.magnetograms import CROSS_CALIBRATION, read_magnetogram
-from solar_euv.sdo.synthetic import SyntheticSun
+from solar_euv.synthetic.sun import SyntheticSun
 
 from test_predict import BANDS, SIZE, run_dir  # noqa: F401  (the tiny run fixture)
 
@@ -172,7 +172,7 @@ def test_one_sun_seen_by_hmi_mdi_and_gong(files, tmp_path):
 
 
 def test_other_soho_instruments_are_not_taken_for_mdi():
-    from solar_euv.sdo.magnetograms import magnetogram_instrument
+    from solar_euv.sdo.magnetogram_kind import magnetogram_instrument
 
     with pytest.raises(InputError, match="not a line-of-sight magnetogram this package reads "
                                          r"\(TELESCOP='SOHO', INSTRUME='EIT'\)"):

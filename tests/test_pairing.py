@@ -7,9 +7,9 @@ import pytest
 
 from solar_euv.exceptions import InputError, SolarEUVError
 from solar_euv.passbands import PASSBAND_NAMES
-from solar_euv.sdo.pairing import (DateRange, SourceFile, assign_splits, default_splits,
-                                   format_time, pair_files, parse_splits, parse_time,
-                                   parse_tolerance)
+from solar_euv.sdo.pairing import SourceFile, pair_files
+from solar_euv.sdo.splits import DateRange, assign_splits, default_splits, parse_splits
+from solar_euv.sdo.times import format_time, parse_time, parse_tolerance
 
 
 def _files():

@@ -42,7 +42,7 @@ def run_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def hmi_files(tmp_path_factory):
     """Two synthetic HMI magnetograms and one AIA 171 image (256 px, JSOC names)."""
-    from solar_euv.sdo.synthetic import write_sample
+    from solar_euv.synthetic.sample import write_sample
 
     raw = tmp_path_factory.mktemp("raw")
     write_sample(raw, ["2017-08-01T12:00:00", "2017-08-02T00:00:00"], size=256, seed=0,

@@ -2,7 +2,7 @@
 
 Ground truth comes from three independent places: fields rendered analytically
 through astropy's WCS into files with a roll and an off-centre disk, the
-synthetic Sun (when solar_euv.sdo.synthetic exists), and aiapy's own
+synthetic Sun (when solar_euv.synthetic exists), and aiapy's own
 ``register``; the real synoptic AIA files check the limb position.
 """
 import warnings
@@ -20,8 +20,8 @@ from solar_euv.sdo.calibration import (correction_table_info, correction_table_p
                                        degradation_factor)
 from solar_euv.sdo.batch import prepare_files
 from solar_euv.sdo.io import read_sdo
-from solar_euv.sdo.prep import (PreparedImage, prepare_aia, prepare_file, prepare_hmi,
-                                resample_to_grid)
+from solar_euv.sdo.prep import PreparedImage, prepare_aia, prepare_file, prepare_hmi
+from solar_euv.sdo.resample import resample_to_grid
 from test_io import AIA_171, RSUN_OBS, hmi_pattern, render, write_hmi_like
 
 TIME = "2014-01-01T00:00:09.340"
@@ -285,7 +285,7 @@ def test_huge_finite_values_are_refused_without_overflow_warnings(tmp_path, valu
 
 def test_large_but_representable_values_still_work(tmp_path):
     """Below MAX_ABS_VALUE nothing overflows: the result is finite and scaled as usual."""
-    from solar_euv.sdo.prep import MAX_ABS_VALUE
+    from solar_euv.sdo.resample import MAX_ABS_VALUE
 
     path = write_aia_like(tmp_path / "big.fits", size=128, degradation=False)
     with fits.open(path, mode="update") as hdul:
@@ -334,7 +334,7 @@ def test_prepare_files_parallel_in_order_and_skipping(tmp_path):
 
 @pytest.fixture(scope="module")
 def synthetic_files(tmp_path_factory):
-    synthetic = pytest.importorskip("solar_euv.sdo.synthetic")
+    synthetic = pytest.importorskip("solar_euv.synthetic.sun")
     sun = synthetic.SyntheticSun(seed=0)
     out = tmp_path_factory.mktemp("synthetic")
     time = "2014-01-01T00:00:00"

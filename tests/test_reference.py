@@ -5,7 +5,7 @@ import pytest
 from solar_euv.metrics import image_metrics
 from solar_euv.reference import PixelFit, mu_map, reference_scores, synthetic_oracle
 from solar_euv.scaling import disk_mask
-from solar_euv.sdo.synthetic import SyntheticSun
+from solar_euv.synthetic.sun import SyntheticSun
 
 
 def _field(rng, n=64, count=6):

@@ -1,4 +1,4 @@
-"""Tests of the synthetic Sun (solar_euv.sdo.synthetic*): files, headers, physics, speed-free."""
+"""Tests of the synthetic Sun (solar_euv.synthetic): files, headers, physics, speed-free."""
 import filecmp
 import os
 import re
@@ -16,8 +16,10 @@ from scipy import ndimage
 from solar_euv.exceptions import SolarEUVError
 from solar_euv.passbands import PASSBAND_NAMES
 from solar_euv.scaling import disk_center_px, solar_radius_px
-from solar_euv.sdo import synthetic, synthetic_corona, synthetic_field
-from solar_euv.sdo.synthetic import SyntheticSun
+from solar_euv.sdo.times import parse_cadence, parse_time_input
+from solar_euv.synthetic import corona, cycle, sample, unpredictable
+from solar_euv.synthetic.observer import aia_degradation, observer
+from solar_euv.synthetic.sun import SyntheticSun
 
 SIZE = 128
 TIME = "2014-03-01T00:00:00"
@@ -81,7 +83,7 @@ def test_sunpy_reads_hmi_map(step_dir):
     assert m.unit.is_equivalent(u.Mx / u.cm ** 2)
     t_rec = Time("2014-03-01T00:00:00", scale="tai")
     assert abs((m.reference_date - t_rec).to_value(u.s)) < 1
-    obs = synthetic.observer(t_rec.utc)
+    obs = observer(t_rec.utc)
     assert m.rsun_obs.to_value(u.arcsec) == pytest.approx(obs.rsun_arcsec, rel=1e-6)
     assert m.dsun.to_value(u.m) == pytest.approx(obs.dsun_m, rel=1e-6)
     np.testing.assert_allclose(m.rotation_matrix, [[-1, 0], [0, -1]], atol=0.01)
@@ -124,11 +126,11 @@ def test_exposure_times_differ_and_degradation_applied(step_dir):
     for name in PASSBAND_NAMES:
         header = fits.getheader(_find(paths, rf"\.{name}\.image_lev1\.fits$"), 1)
         exptimes.add(header["EXPTIME"])
-        expected = synthetic.aia_degradation(name, TIME)
+        expected = aia_degradation(name, TIME)
         assert header["SYNDEGR"] == pytest.approx(expected, rel=1e-5)
         assert 0.0 < expected <= 1.0
     assert len(exptimes) >= 3
-    assert synthetic.aia_degradation("304", "2016-01-01") < synthetic.aia_degradation(
+    assert aia_degradation("304", "2016-01-01") < aia_degradation(
         "304", "2011-06-01") < 1.0
 
 
@@ -198,8 +200,6 @@ def test_same_seed_and_time_give_identical_files(step_dir, tmp_path):
 
 def _on_heliographic_grid(sun, time, size, days_later):
     """B_r sampled at fixed (lat, lon), followed by the Snodgrass rotation for ``days_later``."""
-    from solar_euv.sdo.synthetic import observer
-
     br, _ = sun.radial_field(time, size)
     b0 = np.radians(observer(time).b0_deg)
     lat, lon = np.meshgrid(np.arange(-50.0, 51.0, 1.0), np.arange(-50.0, 51.0, 1.0),
@@ -228,9 +228,9 @@ def test_neighbouring_times_show_the_same_rotating_sun():
 
 
 def test_active_regions_follow_the_cycle():
-    early = [r for k in range(149, 175) for r in synthetic_field.regions_emerging(SEED, k)
+    early = [r for k in range(149, 175) for r in cycle.regions_emerging(SEED, k)
              if r.cycle == 24]          # 2011-2012
-    late = [r for k in range(217, 243) for r in synthetic_field.regions_emerging(SEED, k)
+    late = [r for k in range(217, 243) for r in cycle.regions_emerging(SEED, k)
             if r.cycle == 24]           # 2016-2017
     assert len(early) > 50 and len(late) > 20
     # Spoerer: emergence latitudes drift towards the equator
@@ -256,9 +256,9 @@ def test_dynamic_range_in_documented_band(time):
     rho = _rho(SIZE)
     for name, image in truth.items():
         centre = np.median(image[rho < 0.5])
-        level = synthetic_corona.QUIET_SUN_LEVEL[name]
+        level = corona.QUIET_SUN_LEVEL[name]
         assert 0.6 * level < centre < 1.6 * level, name
-        lo, hi = synthetic_corona.DYNAMIC_RANGE[name]
+        lo, hi = corona.DYNAMIC_RANGE[name]
         ratio = np.percentile(image[rho < 0.98], 99.9) / centre
         assert lo < ratio < hi, (name, ratio)
         assert np.isfinite(image).all() and (image >= 0).all()
@@ -301,11 +301,11 @@ def test_unpredictable_component_is_bounded():
         ratio = noisy[name][inner] / clean[name][inner]
         assert 0.9 < np.median(ratio) < 1.1
         # the modulation's documented rms, plus a little from the brightenings
-        rms = synthetic_corona.UNPREDICTABLE_RMS[name]
+        rms = unpredictable.UNPREDICTABLE_RMS[name]
         assert 0.8 * rms < np.std(np.log(ratio)) < 1.3 * rms + 0.02, name
         cc = np.corrcoef(np.log(clean[name][inner]), np.log(noisy[name][inner]))[0, 1]
         assert 0.5 < cc < 0.999
-    assert synthetic_corona.UNPREDICTABLE_RMS["1700"] < synthetic_corona.UNPREDICTABLE_RMS["171"]
+    assert unpredictable.UNPREDICTABLE_RMS["1700"] < unpredictable.UNPREDICTABLE_RMS["171"]
 
 
 @pytest.mark.parametrize("name, time", [("171", "2017-03-01"), ("1700", "2017-03-01"),
@@ -323,7 +323,7 @@ def test_oracle_cc_at_training_size_in_documented_band(tmp_path, name, time):
 
     observed = to_128(prepare_aia(path, 256))
     truth = to_128(sun.truth(time, 256, [name])[name])
-    lo, hi = synthetic_corona.ORACLE_CC[name]
+    lo, hi = corona.ORACLE_CC[name]
     assert lo < image_metrics(truth, observed)["CC"] < hi
 
 
@@ -356,48 +356,49 @@ def test_orders_of_magnitude_match_real_aia(step_dir, real_sdo_dir):
 # Times, cache, imports
 # ---------------------------------------------------------------------------
 def test_time_helpers():
-    times = synthetic.sample_times("2011-01-01", "2011-01-02", "6h")
+    times = sample.sample_times("2011-01-01", "2011-01-02", "6h")
     assert [t.isot[11:16] for t in times] == ["00:00", "06:00", "12:00", "18:00"] * 2
-    assert len(synthetic.sample_times("2016-12-31T00:00", "2017-01-01T00:00", "6h")) == 5
-    spread = synthetic.spread_times(3)
+    assert len(sample.sample_times("2016-12-31T00:00", "2017-01-01T00:00", "6h")) == 5
+    spread = sample.spread_times(3)
     assert spread[0].isot.startswith("2011-01-01") and spread[-1].isot.startswith("2017-12-31")
-    assert synthetic.parse_cadence("30min") == 1800.0
-    assert synthetic.parse_cadence("1d") == 86400.0
+    assert parse_cadence("30min").total_seconds() == 1800.0
+    assert parse_cadence("1d").total_seconds() == 86400.0
     with pytest.raises(SolarEUVError, match="cadence"):
-        synthetic.parse_cadence("fast")
+        parse_cadence("fast")
     with pytest.raises(SolarEUVError, match="before start"):
-        synthetic.sample_times("2012-01-01", "2011-01-01")
+        sample.sample_times("2012-01-01", "2011-01-01")
     with pytest.raises(SolarEUVError, match="not a date"):
-        synthetic.parse_time_input("soon")
-    defaults = synthetic.default_sample_times()
+        parse_time_input("soon")
+    defaults = sample.default_sample_times()
     assert 200 <= len(defaults) <= 400
     assert defaults[0].isot.startswith("2011") and defaults[-1].isot.startswith("2017")
 
 
 def test_default_sample_dir_generates_once(tmp_path, monkeypatch):
     few = [Time("2011-01-01T00:00", scale="utc"), Time("2017-08-01T06:00", scale="utc")]
-    monkeypatch.setattr(synthetic, "default_sample_times", lambda: few)
-    monkeypatch.setattr(synthetic, "DEFAULT_SAMPLE_SIZE", 64)
-    monkeypatch.setenv(synthetic.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(sample, "default_sample_times", lambda: few)
+    monkeypatch.setattr(sample, "DEFAULT_SAMPLE_SIZE", 64)
+    monkeypatch.setenv(sample.CACHE_ENV, str(tmp_path / "cache"))
     leftover = tmp_path / "cache" / "sample-v2"     # an interrupted, incomplete copy
     leftover.mkdir(parents=True)
     (leftover / "partial.fits").write_bytes(b"")
-    path = synthetic.default_sample_dir()
+    path = sample.default_sample_dir()
     assert not (path / "partial.fits").exists()
     assert path == tmp_path / "cache" / "sample-v2"
     assert (path / "COMPLETE").is_file()
     fits_files = sorted(path.glob("*.fits"))
     assert len(fits_files) == 20
     stamp = {p: p.stat().st_mtime_ns for p in fits_files}
-    assert synthetic.default_sample_dir() == path
+    assert sample.default_sample_dir() == path
     assert {p: p.stat().st_mtime_ns for p in fits_files} == stamp
     assert not [p for p in (tmp_path / "cache").iterdir() if p.name.startswith(".")]
-    other = synthetic.default_sample_dir(tmp_path / "elsewhere")
+    other = sample.default_sample_dir(tmp_path / "elsewhere")
     assert other == tmp_path / "elsewhere" / "sample-v2" and (other / "COMPLETE").is_file()
 
 
-def test_sdo_synthetic_does_not_import_tensorflow():
-    code = ("import sys, solar_euv.sdo.synthetic, solar_euv.cli.sample; "
+def test_synthetic_does_not_import_tensorflow():
+    code = ("import sys, solar_euv.sdo, solar_euv.synthetic.sample, "
+            "solar_euv.synthetic.instruments, solar_euv.cli.sample; "
             "sys.exit(1 if 'tensorflow' in sys.modules or 'keras' in sys.modules else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True,
                             env={**os.environ, "PYTHONWARNINGS": "ignore"})

@@ -15,7 +15,7 @@ import warnings
 import pytest
 
 from solar_euv.exceptions import SolarEUVWarning
-from solar_euv.sdo.synthetic import write_sample
+from solar_euv.synthetic.sample import write_sample
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 

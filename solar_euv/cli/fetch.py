@@ -47,7 +47,8 @@ def command(out_dir, start, end, cadence, passbands, instrument, no_hmi, email, 
     Example: ``solar-euv fetch --start 2017-01-01 --end 2017-01-31 --cadence 6h
     --passbands 171,193 --email me@example.org raw/``
     """
-    from solar_euv.sdo.fetch import fetch, series_for
+    from solar_euv.sdo.fetch import fetch
+    from solar_euv.sdo.jsoc_query import series_for
 
     bands = () if passbands.strip().lower() == "none" else passbands
     say = click.echo if verbose > 0 and quiet == 0 else None

@@ -41,20 +41,20 @@ def _describe(path):
 
     Raises :class:`~solar_euv.exceptions.InputError` for anything
     :func:`solar_euv.sdo.io.validate_header` (SDO) or
-    :func:`solar_euv.sdo.magnetograms.magnetogram_instrument` (MDI, GONG)
+    :func:`solar_euv.sdo.magnetogram_kind.magnetogram_instrument` (MDI, GONG)
     refuses, or a missing time.
     """
     from solar_euv.exceptions import InputError
-    from solar_euv.sdo import io, magnetograms, pairing
+    from solar_euv.sdo import io, magnetogram_kind, pairing
     from solar_euv.sdo.pairing import SourceFile
 
     header = io.read_header(path)
-    if magnetograms.is_sdo(header):
+    if magnetogram_kind.is_sdo(header):
         kind, _ = io.validate_header(header, path)   # QUALITY warnings: when read
         time = io.observation_time(header)
     else:       # SOHO/MDI or NSO/GONG: a magnetogram, made HMI-equivalent when prepared
-        magnetograms.magnetogram_instrument(header, path)
-        kind, time = pairing.HMI_KIND, magnetograms.magnetogram_time(header)
+        magnetogram_kind.magnetogram_instrument(header, path)
+        kind, time = pairing.HMI_KIND, magnetogram_kind.magnetogram_time(header)
     if time is None:
         raise InputError(path, "has no readable observation time (T_OBS or DATE-OBS)",
                          category="header")
@@ -67,13 +67,13 @@ class _DropMagnetogram(Exception):
 
 def _instruments(observations):
     """Magnetogram instruments used and their cross-calibration (for manifest.json)."""
-    from solar_euv.sdo import io, magnetograms
+    from solar_euv.sdo import io, magnetogram_kind, magnetograms
 
     counts = {}
     for obs in observations:
         header = io.read_header(obs.sources["hmi"])
-        name = "hmi" if magnetograms.is_sdo(header) \
-            else magnetograms.magnetogram_instrument(header, obs.sources["hmi"])
+        name = "hmi" if magnetogram_kind.is_sdo(header) \
+            else magnetogram_kind.magnetogram_instrument(header, obs.sources["hmi"])
         counts[name] = counts.get(name, 0) + 1
     calibration = {name: {"factor": c.factor, "reference": c.reference, "doi": c.doi}
                    for name, c in magnetograms.CROSS_CALIBRATION.items() if name in counts}
@@ -140,8 +140,9 @@ def command(raw_dir, out_dir, size, splits_spec, passbands, tolerance, workers,
     from solar_euv.exceptions import InputError, SolarEUVWarning
     from solar_euv.passbands import HMI, parse_passbands
     from solar_euv.sdo.calibration import correction_table_info
-    from solar_euv.sdo.pairing import (assign_splits, format_time, pair_files, parse_splits,
-                                       parse_tolerance)
+    from solar_euv.sdo.pairing import pair_files
+    from solar_euv.sdo.splits import assign_splits, parse_splits
+    from solar_euv.sdo.times import format_time, parse_tolerance
 
     progress = quiet == 0
     ranges = parse_splits(splits_spec)

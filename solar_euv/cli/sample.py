@@ -44,8 +44,8 @@ def command(out_dir, start, end, cadence, count, size, passbands, seed, verbose,
     """
     from solar_euv.exceptions import SolarEUVError
     from solar_euv.passbands import parse_passbands
-    from solar_euv.sdo.synthetic import (SAMPLE_SIZES, sample_times, spread_times,
-                                         write_sample)
+    from solar_euv.synthetic.sample import (SAMPLE_SIZES, sample_times, spread_times,
+                                            write_sample)
 
     if size not in SAMPLE_SIZES:
         sizes = ", ".join(str(s) for s in SAMPLE_SIZES)

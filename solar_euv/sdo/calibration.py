@@ -33,6 +33,7 @@ __all__ = [
     "correction_table_info",
     "load_correction_table",
     "degradation_factor",
+    "table_degradation_factor",
 ]
 
 DEFAULT_CORRECTION_TABLE = "aia_V8_20171210_050627_response_table.txt"
@@ -130,6 +131,52 @@ def _table_name(correction_table):
     return "the given correction table"
 
 
+def _table_factor(passband, time, correction_table):
+    """``(band, obstime, table, factor)``: the table's factor, neither checked nor warned about."""
+    from solar_euv.sdo.thirdparty import aiapy_calibrate
+
+    degradation = aiapy_calibrate().degradation
+    if isinstance(passband, u.Quantity):
+        passband = f"{passband.to_value(u.AA):.0f}"
+    band = get_passband(passband)
+    try:
+        obstime = Time(time, scale="utc")
+    except (ValueError, TypeError):
+        raise SolarEUVError(f"cannot read {time!r} as an observation time") from None
+    table = load_correction_table(correction_table)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = degradation(band.wavelength, obstime, correction_table=table)
+    except ValueError as err:
+        message = (f"no degradation correction for AIA {band.name} at {obstime.isot} "
+                   f"in {_table_name(correction_table)}: {err}")
+        raise SolarEUVError(message) from None
+    factor = float(u.Quantity(value).to_value(u.dimensionless_unscaled).ravel()[0])
+    return band, obstime, table, factor
+
+
+def table_degradation_factor(passband, time, correction_table=None):
+    """The correction table's degradation factor as it is, however far extrapolated.
+
+    The same value as :func:`degradation_factor`, without its warning for a
+    time past the table's date and without its check that the factor is
+    positive: the synthetic Sun's instrument
+    (:func:`solar_euv.synthetic.observer.aia_degradation`) is defined this way.
+
+    Parameters
+    ----------
+    passband : str, int or astropy.units.Quantity
+    time : str, datetime or astropy.time.Time
+    correction_table : str, os.PathLike, astropy.table.Table or None
+
+    Returns
+    -------
+    float
+    """
+    return _table_factor(passband, time, correction_table)[3]
+
+
 def degradation_factor(passband, time, correction_table=None):
     """Degradation factor of an AIA passband at a time (divide data by it).
 
@@ -153,26 +200,7 @@ def degradation_factor(passband, time, correction_table=None):
     solar_euv.exceptions.SolarEUVError
         For an unknown passband, or a time outside every epoch of the table.
     """
-    from solar_euv.sdo.thirdparty import aiapy_calibrate
-
-    degradation = aiapy_calibrate().degradation
-    if isinstance(passband, u.Quantity):
-        passband = f"{passband.to_value(u.AA):.0f}"
-    band = get_passband(passband)
-    try:
-        obstime = Time(time, scale="utc")
-    except (ValueError, TypeError):
-        raise SolarEUVError(f"cannot read {time!r} as an observation time") from None
-    table = load_correction_table(correction_table)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            value = degradation(band.wavelength, obstime, correction_table=table)
-    except ValueError as err:
-        message = (f"no degradation correction for AIA {band.name} at {obstime.isot} "
-                   f"in {_table_name(correction_table)}: {err}")
-        raise SolarEUVError(message) from None
-    factor = float(u.Quantity(value).to_value(u.dimensionless_unscaled).ravel()[0])
+    band, obstime, table, factor = _table_factor(passband, time, correction_table)
     newest = Time(max(str(d) for d in table["DATE"]), scale="utc")
     if obstime > newest:
         warnings.warn(f"the degradation of AIA {band.name} is extrapolated past the correction "

@@ -1,6 +1,6 @@
 """FITS headers for images on the common grid (generated or prepared maps).
 
-The common grid (DESIGN.md) is ``N x N``, north up, the disk centre at the
+The common grid (:mod:`solar_euv.scaling`) is ``N x N``, north up, the disk centre at the
 array centre (FITS ``CRPIX = (N + 1) / 2``) and the solar radius at
 ``392 * N / 1024`` pixels, so the plate scale follows the apparent solar
 radius of the observation time: ``CDELT = rsun_obs / R_px``.

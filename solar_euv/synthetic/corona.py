@@ -4,9 +4,10 @@ Every model works on the common grid (``N x N``, north up, radius
 ``392 N / 1024`` px, see :mod:`solar_euv.scaling`) and returns the
 *noise-free, predictable* intensity in degradation-corrected DN/s, which is
 what a perfect magnetogram-to-AIA model could reach (the "oracle").  The
-unpredictable part (:func:`unpredictable_factor`) and the instrument (roll,
-plate scale, degradation, exposure, photon noise) are applied afterwards by
-:mod:`solar_euv.sdo.synthetic`.
+unpredictable part
+(:func:`~solar_euv.synthetic.unpredictable.unpredictable_factor`) and the
+instrument (roll, plate scale, degradation, exposure, photon noise) are
+applied afterwards by :mod:`solar_euv.synthetic.sun`.
 
 Two families:
 
@@ -38,11 +39,13 @@ networks train on (128-256 px; one 128 px pixel is 0.02 R = 14 Mm) most of
 each passband's on-disk variance follows from structures the magnetogram
 resolves: active regions, plage, the network's polarity pattern, limb
 darkening or brightening.  The part it cannot predict is
-:func:`unpredictable_factor`: a log-normal modulation whose rms
-(:data:`UNPREDICTABLE_RMS`) is small in the UV, where the emission is tied
-to the photospheric field (4 % at 1700, on the 14 Mm network scale), and
-large in the corona, where which loop systems are heated is not fixed by
-the field below (33-38 % on 28 Mm scales), plus ~30 random brightenings.
+:func:`~solar_euv.synthetic.unpredictable.unpredictable_factor`: a
+log-normal modulation whose rms
+(:data:`~solar_euv.synthetic.unpredictable.UNPREDICTABLE_RMS`) is small in
+the UV, where the emission is tied to the photospheric field (4 % at 1700,
+on the 14 Mm network scale), and large in the corona, where which loop
+systems are heated is not fixed by the field below (33-38 % on 28 Mm
+scales), plus ~30 random brightenings.
 On the 128 px grid the paper's CC between the noise-free truth and the
 observed image (the "oracle", :data:`ORACLE_CC`) is about 0.98 (1700), 0.96
 (1600), 0.93 (304) and 0.87-0.94 in the coronal channels
@@ -59,22 +62,16 @@ DN/s are about 1700: 900, 1600: 110, 304: 45, 171: 250, 193: 300, 211: 110,
 335: 6, 94: 2.5, 131: 12.
 """
 import numpy as np
-from scipy import fft as sfft
-from scipy import ndimage
 
 from solar_euv.passbands import get_passband
-from solar_euv.scaling import disk_center_px, solar_radius_px
+from solar_euv.synthetic.inputs import smoothstep
 
 __all__ = [
-    "ModelInputs",
     "FORWARD_MODELS",
     "QUIET_SUN_LEVEL",
     "DYNAMIC_RANGE",
     "ORACLE_CC",
-    "UNPREDICTABLE_RMS",
-    "UNPREDICTABLE_SCALE",
     "forward_model",
-    "unpredictable_factor",
     "model_1700",
     "model_1600",
     "model_304",
@@ -86,127 +83,6 @@ __all__ = [
     "model_131",
 ]
 
-UNPREDICTABLE_RMS = {"1700": 0.04, "1600": 0.05, "304": 0.09, "171": 0.36, "193": 0.33,
-                     "211": 0.33, "335": 0.36, "94": 0.38, "131": 0.36}
-"""Per passband: rms (of the natural log) of the modulation the magnetogram cannot predict.
-
-Small where the emission is tied to the photospheric field (UV), large in the
-corona, so that the noise-free truth reaches a CC of ~0.97 (1700) down to
-~0.88 (171) against the observed image at 128 px (see the module notes).
-"""
-
-
-def _smoothstep(x):
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
-
-
-class ModelInputs:
-    """The magnetogram and geometry on the common grid, with cached derived fields.
-
-    Parameters
-    ----------
-    br : numpy.ndarray
-        Radial field (G) on the common ``N x N`` grid, NaN off the disk.
-    mu : numpy.ndarray
-        Cosine of the heliocentric angle (0 off the disk).
-    spot : numpy.ndarray
-        Sunspot part of ``|B_r|`` (G).
-    """
-
-    def __init__(self, br, mu, spot):
-        self.size = br.shape[0]
-        self.on = np.isfinite(br)
-        self.b = np.nan_to_num(br, nan=0.0).astype(np.float32)
-        self.abs_b = np.abs(self.b)
-        self.mu = mu.astype(np.float32)
-        self.spot = spot.astype(np.float32)
-        self.radius = solar_radius_px(self.size)
-        c = disk_center_px(self.size)
-        yy, xx = np.ogrid[0:self.size, 0:self.size]
-        self.dx = ((xx - c) / self.radius).astype(np.float32)
-        self.dy = ((yy - c) / self.radius).astype(np.float32)
-        self.rho = np.sqrt(self.dx ** 2 + self.dy ** 2).astype(np.float32)
-        ky = sfft.fftfreq(self.size)[:, None]
-        kx = sfft.rfftfreq(self.size)[None, :]
-        # |k| in radians per solar radius
-        self.kmag = (2.0 * np.pi * np.sqrt(kx ** 2 + ky ** 2) * self.radius).astype(np.float32)
-        self._cache = {}
-
-    def _fft(self, name, field):
-        if name not in self._cache:
-            self._cache[name] = sfft.rfft2(field, workers=1)
-        return self._cache[name]
-
-    def _filtered(self, name, field, transfer):
-        out = sfft.irfft2(self._fft(name, field) * transfer, s=field.shape, workers=1)
-        return out.astype(np.float32)
-
-    def field_at_height(self, h):
-        """``|B|`` (G) of the potential field continued up to ``h`` solar radii.
-
-        The field strength ``sqrt(B_x**2 + B_y**2 + B_z**2)`` of the potential
-        field above the (locally flat) surface whose normal component is the
-        radial field: in Fourier space ``B_z = B_r(k) exp(-|k| h)`` and
-        ``(B_x, B_y) = -i (k_x, k_y) / |k| B_z``.  Unlike ``|B_z|`` it has no
-        dark lanes over polarity inversion lines, where the field is
-        horizontal.
-        """
-        key = ("h", h)
-        if key not in self._cache:
-            ky = sfft.fftfreq(self.size).astype(np.float32)[:, None]
-            kx = sfft.rfftfreq(self.size).astype(np.float32)[None, :]
-            kabs = np.sqrt(kx * kx + ky * ky)
-            kabs[0, 0] = 1.0
-            bz = self._fft("b", self.b) * np.exp(-self.kmag * np.float32(h))
-            total = np.zeros((self.size, self.size), dtype=np.float32)
-            for factor in (None, kx / kabs, ky / kabs):
-                spec = bz if factor is None else -1j * factor * bz
-                comp = sfft.irfft2(spec, s=(self.size, self.size), workers=1)
-                total += (comp * comp).astype(np.float32)
-            self._cache[key] = np.sqrt(total)
-        return self._cache[key]
-
-    def smooth_abs_b(self, sigma):
-        """``|B|`` smoothed with a Gaussian of ``sigma`` solar radii."""
-        key = ("sabs", sigma)
-        if key not in self._cache:
-            transfer = np.exp(-0.5 * (self.kmag * np.float32(sigma)) ** 2)
-            self._cache[key] = self._filtered("absb", self.abs_b, transfer)
-        return self._cache[key]
-
-    def coronal_hole(self):
-        """0..1: weak-field areas whose field, smoothed over 0.1 R, is unipolar."""
-        if "ch" not in self._cache:
-            transfer = np.exp(-0.5 * (self.kmag * np.float32(0.1)) ** 2)
-            signed = np.abs(self._filtered("b", self.b, transfer))
-            unsigned = self.smooth_abs_b(0.1)
-            unipolar = signed / (unsigned + 1.0)
-            weak = 1.0 - _smoothstep((unsigned - 12.0) / 20.0)
-            ch = _smoothstep((unipolar - 0.5) / 0.25) * weak
-            self._cache["ch"] = np.where(self.on, ch, 0.0).astype(np.float32)
-        return self._cache["ch"]
-
-    def limb_profile(self, image, radius=0.985, width_deg=2.0):
-        """Brightness of ``image`` on the circle ``radius`` as a function of position angle.
-
-        Returns a function of arrays ``(dx, dy)`` giving the profile value at
-        each point's position angle (smoothed over ``width_deg``).
-        """
-        n_ang = 1440
-        ang = np.arange(n_ang) * (2.0 * np.pi / n_ang)
-        c = disk_center_px(self.size)
-        rows = c + radius * self.radius * np.sin(ang)
-        cols = c + radius * self.radius * np.cos(ang)
-        prof = ndimage.map_coordinates(image, [rows, cols], order=1, mode="nearest")
-        prof = ndimage.gaussian_filter1d(prof, width_deg / 360.0 * n_ang, mode="wrap")
-
-        def at(dx, dy):
-            a = np.mod(np.arctan2(dy, dx), 2.0 * np.pi) / (2.0 * np.pi) * n_ang
-            return np.interp(a, np.arange(n_ang + 1), np.append(prof, prof[0]))
-
-        return at
-
 
 # ---------------------------------------------------------------------------
 # Shared forms
@@ -215,8 +91,8 @@ def _chromospheric(inp, level, ld_u, gain, b_sat, umbra, ring, ring_h, halo, hal
                    smooth=0.002):
     s = inp.smooth_abs_b(smooth) if smooth else inp.abs_b
     bright = 1.0 + gain * np.tanh(s / np.float32(b_sat))
-    u = _smoothstep((inp.abs_b - 900.0) / 900.0)
-    u = np.maximum(u, _smoothstep((inp.spot - 700.0) / 900.0))
+    u = smoothstep((inp.abs_b - 900.0) / 900.0)
+    u = np.maximum(u, smoothstep((inp.spot - 700.0) / 900.0))
     rel = bright * (1.0 - u) + umbra * u
     ld = 1.0 - ld_u * (1.0 - inp.mu)
     disk = level * rel * ld
@@ -388,9 +264,10 @@ ORACLE_CC = {"1700": (0.95, 0.995), "1600": (0.92, 0.99), "304": (0.87, 0.985),
 """Documented band of the "oracle" CC of each passband at the quick training size.
 
 The paper's CC (:func:`solar_euv.metrics.image_metrics`) of the noise-free
-truth (:meth:`SyntheticSun.truth`, ``unpredictable=False``, 256 px averaged
-to 128 px) against the observed image (the level-1 file prepared onto the
-256 px grid and averaged to 128 px) lies in this band for any single image
+truth (:meth:`~solar_euv.synthetic.sun.SyntheticSun.truth`,
+``unpredictable=False``, 256 px averaged to 128 px) against the observed
+image (the level-1 file prepared onto the 256 px grid and averaged to 128
+px) lies in this band for any single image
 of 2011-2017 and any seed.  Means over 24 dates and two seeds: 1700 0.98,
 1600 0.97, 304 0.95, 171 0.91, 193 0.92, 211 0.93, 335 0.93, 94 0.93, 131
 0.91; a coronal image with few active regions scores lowest (down to ~0.77),
@@ -402,7 +279,8 @@ FORWARD_MODELS = {
     "171": model_171, "193": model_193, "211": model_211,
     "335": model_335, "94": model_94, "131": model_131,
 }
-"""Passband name -> forward model ``f(ModelInputs) -> DN/s array``."""
+"""Passband name -> forward model ``f(inputs) -> DN/s array`` (``inputs``: a
+:class:`~solar_euv.synthetic.inputs.ModelInputs`)."""
 
 QUIET_SUN_LEVEL = {"1700": 900.0, "1600": 110.0, "304": 45.0, "171": 250.0,
                    "193": 300.0, "211": 110.0, "335": 6.0, "94": 2.5, "131": 12.0}
@@ -413,83 +291,3 @@ def forward_model(inputs, passband):
     """Noise-free intensity (DN/s, float32, common grid) of ``passband`` for ``inputs``."""
     return FORWARD_MODELS[get_passband(passband).name](inputs)
 
-
-UNPREDICTABLE_SCALE = {"1700": 0.02, "1600": 0.02, "304": 0.02, "171": 0.04, "193": 0.04,
-                       "211": 0.04, "335": 0.04, "94": 0.04, "131": 0.04}
-"""Per passband: correlation scale (Gaussian sigma, solar radii) of the unpredictable modulation.
-
-0.02 R (14 Mm, network scale) in the UV; 0.04 R (28 Mm, loop-system scale)
-in the corona, where what the magnetogram cannot tell is which loops are
-heated, not the pixel-to-pixel texture.
-"""
-
-# Sensitivity of each passband to the unpredictable brightenings (relative).
-_BRIGHTENING_WEIGHT = {"1700": 0.3, "1600": 0.8, "304": 1.0, "171": 0.8, "193": 0.8,
-                       "211": 1.0, "335": 1.2, "94": 2.0, "131": 2.0}
-
-
-def unpredictable_factor(rng_seed, size, passbands):
-    """Multiplicative fields the magnetogram cannot predict, one per passband.
-
-    ``factor = exp(s_p n - s_p**2 / 2) * (1 + w_p sum_i A_i g_i)`` where ``n``
-    is a unit-variance Gaussian random field on ~0.02 R (14 Mm) scales, one
-    pattern shared by all passbands (unresolved heating and thermal
-    structure), with a per-passband rms ``s_p`` (:data:`UNPREDICTABLE_RMS`:
-    4 % at 1700 up to 30-32 % in the coronal channels), and ``g_i`` are
-    ~Poisson(30) brightenings per image (bright points, small flares:
-    Gaussian blobs of 0.003-0.01 R, peak amplitude ``A_i`` log-normal with
-    median 1, i.e. doubling the local intensity; averaged over the pixel, so
-    smaller images show them as binned data would) weighted per passband by
-    ``w_p`` (0.3 at 1700 up to 2 at 94 and 131).  The modulation dominates
-    the unpredictable variance; the brightenings cost each passband's oracle
-    CC less than 0.01.
-
-    Parameters
-    ----------
-    rng_seed : sequence of int
-        Seed material, e.g. ``(seed, unix_seconds)``.
-    size : int
-        Side of the common grid.
-    passbands : iterable of str
-
-    Returns
-    -------
-    dict of str -> numpy.ndarray
-    """
-    rng = np.random.default_rng(list(rng_seed))
-    radius = solar_radius_px(size)
-    white = rng.standard_normal((size, size)).astype(np.float32)
-    ky = sfft.fftfreq(size)[:, None]
-    kx = sfft.rfftfreq(size)[None, :]
-    k = 2.0 * np.pi * np.sqrt(kx ** 2 + ky ** 2) * radius
-    white_k = sfft.rfft2(white, workers=1)
-    fields = {}
-    for scale in sorted({UNPREDICTABLE_SCALE[p] for p in passbands}):
-        transfer = np.exp(-0.5 * (k * scale) ** 2).astype(np.float32)
-        n = sfft.irfft2(white_k * transfer, s=white.shape, workers=1).astype(np.float32)
-        fields[scale] = n / np.float32(max(float(n.std()), 1e-12))
-
-    count = rng.poisson(30)
-    c = disk_center_px(size)
-    blobs = np.zeros((size, size), dtype=np.float32)
-    r = np.sqrt(rng.random(count)) * 0.98 * radius
-    phi = rng.uniform(0.0, 2.0 * np.pi, count)
-    sig = rng.uniform(0.003, 0.01, count) * radius
-    amp = rng.lognormal(0.0, 0.7, count)
-    for ri, pi, si, ai in zip(r, phi, sig, amp):
-        xc, yc = c + ri * np.cos(pi), c + ri * np.sin(pi)
-        # averaged over the pixel: variance + 1/12 px^2, same integral
-        var = si * si + 1.0 / 12.0
-        ai = ai * si * si / var
-        half = int(np.ceil(3.5 * np.sqrt(var))) + 1
-        i0, i1 = max(int(xc) - half, 0), min(int(xc) + half + 2, size)
-        j0, j1 = max(int(yc) - half, 0), min(int(yc) + half + 2, size)
-        yy, xx = np.ogrid[j0:j1, i0:i1]
-        blobs[j0:j1, i0:i1] += ai * np.exp(-((xx - xc) ** 2 + (yy - yc) ** 2) / (2.0 * var))
-    out = {}
-    for p in passbands:
-        rms = np.float32(UNPREDICTABLE_RMS[p])
-        n = fields[UNPREDICTABLE_SCALE[p]]
-        modulation = np.exp(rms * n - np.float32(0.5) * rms * rms)
-        out[p] = (modulation * (1.0 + _BRIGHTENING_WEIGHT[p] * blobs)).astype(np.float32)
-    return out

@@ -1,6 +1,6 @@
 """The synthetic Sun seen by SOHO/MDI and NSO/GONG: files in those instruments' formats.
 
-The same Sun as :class:`~solar_euv.sdo.synthetic.SyntheticSun` (same seed,
+The same Sun as :class:`~solar_euv.synthetic.sun.SyntheticSun` (same seed,
 same field) is rendered into the header of a real file that sunpy ships as
 test data (``sunpy.data.test``): ``mdi.fd_M_96m_lev182.20101015_191200_TAI.data.header``
 (an ``mdi.fd_M_96m_lev182`` 96-minute magnetogram) and
@@ -36,9 +36,11 @@ from scipy import ndimage
 from solar_euv._version import __version__
 from solar_euv.atomic import atomic_path
 from solar_euv.exceptions import SolarEUVError
-from solar_euv.sdo import synthetic_field
 from solar_euv.sdo.magnetograms import CROSS_CALIBRATION
-from solar_euv.sdo.synthetic import SyntheticSun, observer, parse_time_input
+from solar_euv.sdo.times import parse_time_input
+from solar_euv.synthetic import field
+from solar_euv.synthetic.observer import observer
+from solar_euv.synthetic.sun import SyntheticSun
 
 __all__ = ["InstrumentModel", "INSTRUMENTS", "template_header", "render", "filename",
            "write_magnetogram"]
@@ -168,8 +170,7 @@ def render(sun, instrument, time, size=None):
     obs = observer(parse_time_input(time))
     header = template_header(model.name)
     affine, plate = _geometry(header, model, obs, size)
-    br, mu, _ = synthetic_field.radial_field(sun.seed, obs.time.mjd, obs.b0_deg, affine,
-                                             (size, size))
+    br, mu, _ = field.radial_field(sun.seed, obs.time.mjd, obs.b0_deg, affine, (size, size))
     blos = np.nan_to_num(br * mu).astype(np.float32)
     sigma = model.fwhm_arcsec / plate / (2.0 * np.sqrt(2.0 * np.log(2.0)))
     blos = ndimage.gaussian_filter(blos, sigma) if sigma > 0.3 else blos
