@@ -53,7 +53,7 @@ def client():
 
 @pytest.fixture(scope="module")
 def raw(tmp_path_factory):
-    from solar_euv.sdo.synthetic import write_sample
+    from solar_euv.synthetic.sample import write_sample
 
     out = tmp_path_factory.mktemp("raw")
     write_sample(out, ["2012-01-01T00:00:00", "2012-01-01T06:00:00"], size=64,

@@ -28,6 +28,17 @@ def test_importing_aiapy_leaves_the_root_logger_alone():
     assert out.stdout.strip() == "0", out.stderr
 
 
+def test_rendering_the_synthetic_sun_leaves_the_root_logger_alone(tmp_path):
+    # The synthetic Sun's degradation once imported aiapy directly: every
+    # warning of a default run that prepares the sample came out twice.
+    code = ("import logging, sys; from solar_euv.synthetic.sample import write_sample; "
+            "write_sample(sys.argv[1], ['2019-01-01T00:00:00'], size=64, passbands=['304']); "
+            "print(len(logging.getLogger().handlers), 'aiapy.calibrate' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                         text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), check=True)
+    assert out.stdout.split() == ["0", "True"], out.stderr
+
+
 def test_keep_root_logging_undoes_basic_config():
     from solar_euv.sdo.thirdparty import keep_root_logging
 
