@@ -47,7 +47,11 @@ templates_path = ["_templates"]
 # API reference: autosummary walks the package, so moved modules need no edit here.
 autosummary_generate = True
 autosummary_imported_members = False
-autodoc_default_options = {"members": True, "show-inheritance": True}
+# Packages list their modules; each module documents its own members (a package's
+# re-exports are documented once, where they are defined).
+autodoc_default_options = {}
+# Keras's inherited docstrings (from_config, on_epoch_end, ...) are not ours.
+autodoc_inherit_docstrings = False
 autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
