@@ -141,7 +141,10 @@ def main():
         print(time, {name: round(rows[name]["CC"], 3) for name in INSTRUMENTS})
     mean = {name: {k: float(np.mean([r[name][k] for r in per_time]))
                    for k in per_time[0][name]} for name in INSTRUMENTS}
-    text = (f"Model {trained.label} ({trained.image_size} px), seed {args.seed}, "
+    text = ("# Magnetograms from HMI, MDI and GONG\n\n"
+            "![one synthetic Sun seen by HMI, MDI and GONG, and the passband generated from each]"
+            "(instruments.png)\n\n"
+            f"Model {trained.label} ({trained.image_size} px), seed {args.seed}, "
             f"{len(args.times)} times ({', '.join(args.times)}); mean over the times.\n\n"
             + _table(mean, band) + "\n")
     args.table.write_text(text)

@@ -28,7 +28,7 @@ from solar_euv.scaling import disk_center_px, disk_mask, solar_radius_px
 
 __all__ = ["PixelFit", "mu_map", "synthetic_oracle", "reference_scores", "SMOOTHING_PX"]
 
-#: Gaussian smoothing widths (pixels of the training grid) of the fit's |B| features.
+#: Gaussian smoothing widths (pixels of the training grid) of the fit's ``|B|`` features.
 SMOOTHING_PX = (0.0, 1.0, 2.0, 4.0, 8.0)
 
 #: Field strength (G) below which ``log(1 + |B| / B0)`` is close to linear.

@@ -19,7 +19,7 @@ __all__ = ["command"]
               help="Magnetograms per Model.predict batch.")
 @click.option("--mc-samples", type=click.IntRange(0), default=0, show_default=True,
               help="Run the generator K times with dropout active and write the mean and "
-                   "the per-pixel standard deviation (*.std.fits); 0: dropout off.")
+                   "the per-pixel standard deviation (<name>.std.fits); 0: dropout off.")
 @click.option("--seed", type=int, default=None,
               help="Seed of the dropout masks for --mc-samples (default: random).")
 @click.option("--passbands", default=None,

@@ -135,7 +135,7 @@ def model_1700(inp):
     """1700 A: photospheric continuum near the temperature minimum (~4500 K).
 
     Strongly limb-darkened (u = 0.64) quiet Sun, network and plage up to ~2.5x
-    brighter (tanh of |B| / 500 G, |B| smoothed over 0.008 R), umbrae at 0.3
+    brighter (tanh of ``|B|`` / 500 G, ``|B|`` smoothed over 0.008 R), umbrae at 0.3
     of the quiet Sun; off the limb only a sharp edge and a scattered-light
     halo (~6 % at 1.1 R).  Unpredictable part: 4 % modulation, brightenings
     at weight 0.3 (oracle CC ~0.97 at 128 px).
@@ -148,7 +148,7 @@ def model_1600(inp):
     """1600 A: C IV and continuum from the upper photosphere / low chromosphere (~10^4 K).
 
     Limb-darkened (u = 0.56); magnetic network and plage brighten more than at
-    1700 (up to ~5x, tanh of |B| / 300 G, |B| smoothed over 0.01 R); umbrae
+    1700 (up to ~5x, tanh of ``|B|`` / 300 G, ``|B|`` smoothed over 0.01 R); umbrae
     at 0.4 of the quiet Sun; off the limb a scattered-light halo as at 1700.
     Unpredictable part: 5 % modulation, brightenings at weight 0.8 (oracle
     CC ~0.95).
@@ -161,7 +161,7 @@ def model_304(inp):
     """304 A: He II from the chromosphere-corona transition (~50 000 K).
 
     Nearly flat disk (u = 0.1), strong network and plage contrast (up to ~10x,
-    tanh of |B| / 350 G, |B| smoothed over 0.008 R), umbrae only mildly
+    tanh of ``|B|`` / 350 G, ``|B|`` smoothed over 0.008 R), umbrae only mildly
     dark; off-limb a bright spicule ring (0.04 R scale) and a faint coronal
     halo (0.15 R).  Unpredictable part: 9 % modulation, brightenings at
     weight 1 (oracle CC ~0.92).
