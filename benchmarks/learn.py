@@ -59,9 +59,8 @@ def score_generator(generator, dataset, passbands, scaling):
 
 def synthetic_dataset(seed, root, echo=print):
     """The default sample's times rendered by ``SyntheticSun(seed)``, prepared (cached)."""
-    from click.testing import CliRunner
-
-    from solar_euv.cli.prepare import command as prepare_command
+    from solar_euv.dataset.preparing import prepare_directory
+    from solar_euv.exceptions import SolarEUVError
     from solar_euv.synthetic.sample import (DEFAULT_SAMPLE_SIZE, default_sample_times,
                                            write_sample)
 
@@ -72,10 +71,10 @@ def synthetic_dataset(seed, root, echo=print):
     raw = root / f"sun-{seed}"
     echo(f"rendering the synthetic Sun of seed {seed} into {raw}")
     write_sample(raw, default_sample_times(), size=DEFAULT_SAMPLE_SIZE, seed=seed)
-    result = CliRunner().invoke(prepare_command, [str(raw), str(prepared), "--size",
-                                                  str(DEFAULT_SAMPLE_SIZE), "-q"])
-    if result.exit_code != 0:
-        raise RuntimeError(f"preparing {raw} failed: {result.output}")
+    try:
+        prepare_directory(raw, prepared, size=DEFAULT_SAMPLE_SIZE, progress=False)
+    except SolarEUVError as err:
+        raise RuntimeError(f"preparing {raw} failed: {err}") from err
     return prepared
 
 

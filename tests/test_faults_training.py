@@ -417,14 +417,14 @@ def test_a_lost_worker_stops_the_survivor_and_both_resume(prepared_sample, tmp_p
 
 def test_rerun_advice_without_a_backup_says_force(tmp_path):
     """Before the first backup there is nothing to resume: the advice is --force."""
-    from solar_euv.training import _rerun_advice
+    from solar_euv.training.failures import rerun_advice
 
     backup = tmp_path / "backup" / "model.keras"
-    advice = _rerun_advice(backup, "free some space and rerun")
+    advice = rerun_advice(backup, "free some space and rerun")
     assert advice == (f"no backup was written yet ({backup}): free some space and rerun "
                       "the same command with --force to start again")
     backup.parent.mkdir()
     backup.write_bytes(b"x")
-    assert _rerun_advice(backup, "rerun", " on every worker") == (
+    assert rerun_advice(backup, "rerun", " on every worker") == (
         f"the last backup {backup} is kept: rerun the same command on every worker to "
         "resume from it")

@@ -316,9 +316,9 @@ def _prepare(path):
 
 
 def _header(path):
-    from solar_euv.cli.prepare import _describe
+    from solar_euv.dataset.preparing import describe_file
 
-    return _describe(path)
+    return describe_file(path)
 
 
 def test_readers_refuse_or_accept_every_mutated_file(sources, tmp_path):

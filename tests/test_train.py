@@ -99,14 +99,14 @@ def test_mixed_bfloat16_run(prepared_sample, tmp_path):
 
 
 def test_backup_holds_weights_and_both_optimizers_exactly(prepared_sample, tmp_path):
-    from solar_euv.training import _load_backup
+    from solar_euv.training.model import load_backup
     import tensorflow as tf
 
     config = TrainConfig(data=str(prepared_sample), model="B", image_size=64, base_filters=8,
                          batch_size=2, iterations=4, save_every=2, validate_every=4,
                          val_examples=2, run_dir=str(tmp_path / "run"))
     result = train(config, echo=lambda *a: None, verbose=0)
-    backup = _load_backup(tmp_path / "run" / "backup" / "model.keras",
+    backup = load_backup(tmp_path / "run" / "backup" / "model.keras",
                           tf.distribute.get_strategy())
     final = load_model(result.model_path)
     for a, b in zip(final.weights, backup.weights):
@@ -344,3 +344,35 @@ def test_precision_mixed_bfloat16_without_native_bfloat16_warns(prepared_sample,
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["precision"] == {"requested": "mixed_bfloat16", "policy": "mixed_bfloat16",
                                    "device_kind": "cpu-avx2"}
+
+
+def test_default_data_dir_prepares_the_sample_once_through_the_library(tmp_path, monkeypatch):
+    """The embedded sample is prepared by solar_euv.dataset.preparing, not the CLI."""
+    from solar_euv.sdo import synthetic
+    from solar_euv.training import default_data_dir
+
+    raw = tmp_path / "sample-v2"
+    synthetic.write_sample(raw, ["2011-03-01T00:00:00", "2017-02-01T00:00:00"], size=256,
+                           passbands=("171",), seed=0)
+    monkeypatch.setattr(synthetic, "default_sample_dir", lambda: raw)
+    lines = []
+    prepared = default_data_dir(echo=lines.append)
+    assert prepared == tmp_path / "sample-v2-prepared"
+    assert (prepared / "manifest.json").is_file()
+    assert lines[0] == (f"preparing the embedded synthetic sample {raw} -> {prepared} "
+                        "(first use only)")
+    assert lines[1].startswith(f"{prepared}: observations in shards: train 1 in ")
+    lines.clear()
+    assert default_data_dir(echo=lines.append) == prepared and lines == []
+
+
+def test_the_library_never_imports_the_command_line():
+    """Only solar_euv/cli/ imports solar_euv.cli (training prepares through the library)."""
+    import pathlib
+
+    import solar_euv
+
+    root = pathlib.Path(solar_euv.__file__).parent
+    offenders = [str(p.relative_to(root)) for p in sorted(root.rglob("*.py"))
+                 if p.relative_to(root).parts[0] != "cli" and "solar_euv.cli" in p.read_text()]
+    assert offenders == []
