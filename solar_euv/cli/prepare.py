@@ -29,7 +29,7 @@ def _correction_table(ctx, param, value):
 @click.argument("raw_dir", type=click.Path(exists=True, file_okay=False, path_type=pathlib.Path))
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=pathlib.Path))
 @click.option("--size", type=int, default=1024, show_default=True, callback=_size,
-              help="Side of the common grid in pixels (solar radius 392*size/1024).")
+              help="Side of the common grid in pixels (solar radius 392 x size / 1024).")
 @click.option("--splits", "splits_spec", default="paper", show_default=True,
               help="Date ranges: NAME=START:END,... (e.g. train=2011-01-01:2016-12-31,"
                    "validation=2017-01:2017-06; ends inclusive), a JSON file, or "
@@ -63,7 +63,7 @@ def command(raw_dir, out_dir, size, splits_spec, passbands, tolerance, workers,
     SOHO/MDI and NSO/GONG made HMI-equivalent, see `solar-euv predict`) is paired
     with the nearest image of every passband within the tolerance; missing
     passbands are recorded.  Files are calibrated onto the common grid
-    (north up, centred, radius 392*size/1024 px; AIA in DN/s, degradation
+    (north up, centred, radius 392 x size / 1024 px; AIA in DN/s, degradation
     corrected; HMI in Gauss) and stored as float16 physical units, one
     record per observation, in <split>-NNNNN-of-NNNNN.tfrecord shards.  An
     interrupted run leaves only whole shards; running it again continues.
