@@ -242,3 +242,43 @@ def test_truncated_shard_refused_before_reading(tmp_path):
     shard.write_bytes(shard.read_bytes()[:500])
     with pytest.raises(InputError, match="train-00001-of-00002.tfrecord: is 500 bytes"):
         make_dataset(out, "train", "171", 1, training=True)
+
+
+def _dihedral(image):
+    """The eight quarter turns and mirror images of an [n, n, C] array."""
+    turns = [np.rot90(image, k, axes=(0, 1)) for k in range(4)]
+    return turns + [t[:, ::-1] for t in turns]
+
+
+def test_flips_and_sign_move_the_pair_together(dataset128):
+    from solar_euv.dataset.pipeline import AUGMENTATIONS
+    from solar_euv.training.config import AUGMENTATIONS as CONFIG_NAMES
+
+    assert CONFIG_NAMES == AUGMENTATIONS == ("flips", "sign")
+    kw = dict(split="train", passbands="171,193", batch_size=1, shuffle_seed=3,
+              scaling=OTHER, shake=False)
+    plain = _epoch(make_dataset(dataset128, training=True, **kw))
+    augmented = _epoch(make_dataset(dataset128, training=True, augment=("flips", "sign"),
+                                    **kw))
+    assert len(plain) == len(augmented) == 4
+    found, negated = set(), 0
+    for (x0, y0), (x1, y1) in zip(plain, augmented):
+        pair0, target1 = np.concatenate([x0, y0], -1)[0], y1[0]
+        # The target moves by one of the eight symmetries of the square,
+        # the magnetogram by the same one, possibly with its sign reversed.
+        matches = [i for i, t in enumerate(_dihedral(pair0))
+                   if np.array_equal(t[..., 1:], target1)
+                   and (np.array_equal(t[..., :1], x1[0]) or np.array_equal(-t[..., :1], x1[0]))]
+        assert len(matches) >= 1
+        found.add(matches[0])
+        negated += not np.array_equal(_dihedral(pair0)[matches[0]][..., :1], x1[0])
+    assert len(found) > 1 or negated > 0
+    # the same seed, the same choices; evaluation is never augmented
+    again = _epoch(make_dataset(dataset128, training=True, augment=("flips", "sign"), **kw))
+    assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+               for a, b in zip(augmented, again))
+    evaluation = _epoch(make_dataset(dataset128, training=False, augment=("flips",), **kw))
+    plain_eval = _epoch(make_dataset(dataset128, training=False, **kw))
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(evaluation, plain_eval))
+    with pytest.raises(SolarEUVError, match="unknown augmentation 'rot'"):
+        make_dataset(dataset128, training=True, augment=("rot",), **kw)

@@ -46,6 +46,8 @@ __all__ = [
     "area_downsample",
     "shake_images",
     "shake_padding",
+    "AUGMENTATIONS",
+    "augment_images",
 ]
 
 SHUFFLE_BUFFER_BYTES = 256 * 2 ** 20
@@ -180,12 +182,55 @@ def shake_images(images, seed, padding):
     return move(images)
 
 
+#: Extra augmentations of training pairs (``make_dataset(augment=...)``):
+#: ``"flips"``: one of the eight quarter turns and mirror images of the pair
+#: (the disk and its centre-to-limb variation are symmetric under each);
+#: ``"sign"``: the magnetogram's sign reversed (an EUV image does not depend on
+#: which polarity is which).
+AUGMENTATIONS = ("flips", "sign")
+
+
+def augment_images(images, seed, *, flips=True, sign=True):
+    """Apply ``flips`` and/or ``sign`` to one training pair.
+
+    Parameters
+    ----------
+    images : list of tf.Tensor
+        ``[n, n]`` channels in physical units (before scaling and masking),
+        the magnetogram in Gauss first.
+    seed : tf.Tensor
+        Shape-[2] integer seed (stateless: the same seed, the same choice;
+        independent of the shake's offset for the same seed).
+    flips, sign : bool
+
+    Returns
+    -------
+    list of tf.Tensor
+    """
+    draws = tf.random.stateless_uniform(
+        [3], tf.random.experimental.stateless_fold_in(seed, 0x5EED), minval=0, maxval=4,
+        dtype=tf.int32)
+    out = list(images)
+    if sign:
+        magnetogram = out[0]
+        out[0] = tf.cond(draws[2] % 2 == 1, lambda: -magnetogram, lambda: magnetogram)
+    if flips:
+        def turn(image):
+            turned = tf.image.rot90(image[:, :, None], draws[0])[:, :, 0]
+            turned = tf.cond(draws[1] % 2 == 1, lambda: tf.reverse(turned, [1]),
+                             lambda: turned)
+            return tf.ensure_shape(turned, image.shape)
+
+        out = [turn(image) for image in out]
+    return out
+
+
 # -- the pipeline ---------------------------------------------------------------
 
 def make_dataset(path_or_manifest, split, passbands, batch_size, training, *,
                  image_size=None, scaling=None, shake=True, shuffle_seed=0,
                  shuffle_buffer=None, repeat=None, drop_remainder=None,
-                 num_parallel_reads=None, verify="size"):
+                 num_parallel_reads=None, verify="size", augment=()):
     """A ``tf.data.Dataset`` of ``(magnetogram, target)`` batches for Keras.
 
     Parameters
@@ -208,6 +253,9 @@ def make_dataset(path_or_manifest, split, passbands, batch_size, training, *,
         Network-unit limits and masking (default :data:`DEFAULT_SCALING`).
     shake : bool
         Apply the shake augmentation when training (never otherwise).
+    augment : sequence of str
+        Further augmentations when training, from :data:`AUGMENTATIONS`
+        (``"flips"``, ``"sign"``); none by default.
     shuffle_seed : int
         Seed of file order, record shuffling and shake offsets.
     shuffle_buffer : int, optional
@@ -275,6 +323,12 @@ def make_dataset(path_or_manifest, split, passbands, batch_size, training, *,
     elif isinstance(scaling, dict):
         scaling = Scaling.from_dict(scaling)
     shaking = bool(training and shake and shake_padding(n) > 0)
+    augment = tuple(augment or ())
+    unknown = [a for a in augment if a not in AUGMENTATIONS]
+    if unknown:
+        raise SolarEUVError(f"unknown augmentation {unknown[0]!r}; choose from "
+                            + ", ".join(AUGMENTATIONS))
+    augmenting = bool(training and augment)
     drop_remainder = training if drop_remainder is None else drop_remainder
     channels = (HMI.name,) + passbands
     buffer = shuffle_buffer or max(1, min(4096, SHUFFLE_BUFFER_BYTES // (2 * size * size
@@ -321,6 +375,9 @@ def make_dataset(path_or_manifest, split, passbands, batch_size, training, *,
         if factor > 1:
             images = [area_downsample(tf.where(tf.math.is_nan(x), 0.0, x), factor)
                       for x in images]
+        if augmenting:
+            images = augment_images(images, seed, flips="flips" in augment,
+                                    sign="sign" in augment)
         y = [scaling.hmi_network_input(images[0], xp=tf)] + \
             [scaling.apply_mask(scaling.aia_to_network(x, xp=tf), xp=tf) for x in images[1:]]
         if shaking:

@@ -3,7 +3,7 @@ import dataclasses
 
 from solar_euv.exceptions import SolarEUVError
 
-__all__ = ["PRESETS", "LR_DECAYS", "TrainConfig"]
+__all__ = ["PRESETS", "LR_DECAYS", "AUGMENTATIONS", "TrainConfig"]
 
 #: Settings each preset gives to options left unset on the command line.
 PRESETS = {
@@ -28,6 +28,11 @@ PRESETS = {
               "val_examples": 64, "hmi_limit": 3000.0, "lr": 2e-4, "lr_decay": "none"},
 }
 
+#: Training augmentations besides the paper's shake: the names of
+#: :data:`solar_euv.dataset.pipeline.AUGMENTATIONS` (repeated here so that
+#: the configuration does not import TensorFlow; a test keeps them equal).
+AUGMENTATIONS = ("flips", "sign")
+
 #: Learning-rate schedules: constant (the paper), or pix2pix's linear decay
 #: to zero over the second half of the steps (:class:`~solar_euv.models.LinearDecay`).
 LR_DECAYS = ("none", "linear")
@@ -37,7 +42,7 @@ LR_DECAYS = ("none", "linear")
 _IDENTITY = ("data", "passbands", "model", "image_size", "batch_size",
              "disc_layers", "l1_weight", "lr", "lr_decay", "beta1", "precision", "seed",
              "base_filters", "validate_every", "save_every", "val_examples", "hmi_limit",
-             "hmi_off_disk")
+             "hmi_off_disk", "augment")
 
 
 @dataclasses.dataclass
@@ -68,6 +73,7 @@ class TrainConfig:
     val_examples: int = None
     hmi_limit: float = None
     hmi_off_disk: float = 0.0
+    augment: tuple = ()
 
     def __post_init__(self):
         if self.preset not in PRESETS:
@@ -77,6 +83,7 @@ class TrainConfig:
             if getattr(self, key) is None:
                 setattr(self, key, value)
         self.passbands = tuple(self.passbands)
+        self.augment = _augmentations(self.augment)
         self.model = str(self.model).upper()
         if self.lr_decay not in LR_DECAYS:
             raise SolarEUVError(f"unknown --lr-decay {self.lr_decay!r}; choose "
@@ -92,3 +99,14 @@ class TrainConfig:
         """
         return {k: (list(v) if isinstance(v, tuple) else v)
                 for k, v in dataclasses.asdict(self).items() if k in _IDENTITY}
+
+
+def _augmentations(value):
+    """``("flips", "sign")`` from a sequence or comma list; "none" or empty: ()."""
+    items = value.split(",") if isinstance(value, str) else list(value or ())
+    chosen = {str(item).strip().lower() for item in items} - {"", "none"}
+    unknown = sorted(chosen - set(AUGMENTATIONS))
+    if unknown:
+        raise SolarEUVError(f"unknown --augment {unknown[0]!r}; choose from "
+                            + ", ".join(AUGMENTATIONS) + " (comma list) or none")
+    return tuple(a for a in AUGMENTATIONS if a in chosen)

@@ -118,4 +118,5 @@ def training_dataset(data, config, start_step):
 
     return make_dataset(data.path, "train", config.passbands, config.batch_size,
                         training=True, image_size=config.image_size, scaling=data.scaling,
-                        shuffle_seed=config.seed + start_step, repeat=-1)
+                        shuffle_seed=config.seed + start_step, repeat=-1,
+                        augment=config.augment)
