@@ -71,7 +71,7 @@ def synthetic_dataset(seed, root, echo=print):
     raw = root / f"sun-{seed}"
     echo(f"rendering the synthetic Sun of seed {seed} into {raw}")
     write_sample(raw, default_sample_times(), size=DEFAULT_SAMPLE_SIZE, seed=seed)
-    result = CliRunner().invoke(prepare_command, [str(raw), str(prepared), "--size",
+    result = CliRunner().invoke(prepare_command, [str(raw), str(prepared), "--image-size",
                                                   str(DEFAULT_SAMPLE_SIZE), "-q"])
     if result.exit_code != 0:
         raise RuntimeError(f"preparing {raw} failed: {result.output}")

@@ -4,7 +4,8 @@ import pathlib
 
 import click
 
-from solar_euv.cli.base import verbosity_options
+from solar_euv.cli.base import SolarEUVCommand
+from solar_euv.cli.options import image_size_option, passbands_option, verbosity_options
 
 __all__ = ["command", "find_fits_files"]
 
@@ -18,12 +19,6 @@ def find_fits_files(raw_dir):
         found.extend(pathlib.Path(folder, n) for n in names
                      if n.lower().endswith(FITS_SUFFIXES) and not n.startswith("."))
     return sorted(found)
-
-
-def _size(ctx, param, value):
-    if value < 64 or value > 4096 or value & (value - 1):
-        raise click.BadParameter(f"must be a power of two from 64 to 4096; received {value}")
-    return value
 
 
 def _correction_table(ctx, param, value):
@@ -80,17 +75,19 @@ def _instruments(observations):
     return {"instruments": counts, "cross_calibration": calibration}
 
 
-@click.command("prepare")
+@click.command("prepare", cls=SolarEUVCommand)
 @click.argument("raw_dir", type=click.Path(exists=True, file_okay=False, path_type=pathlib.Path))
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=pathlib.Path))
-@click.option("--size", type=int, default=1024, show_default=True, callback=_size,
-              help="Side of the common grid in pixels (solar radius 392*size/1024).")
+@image_size_option(default=1024, maximum=4096, alias="--size",
+                   help_text="Side of the common grid in pixels, a power of two from 64 to "
+                             "4096 (solar radius 392*N/1024).")
 @click.option("--splits", "splits_spec", default="paper", show_default=True,
               help="Date ranges: NAME=START:END,... (e.g. train=2011-01-01:2016-12-31,"
                    "validation=2017-01:2017-06; ends inclusive), a JSON file, or "
                    "'paper' for train 2011-2016, validation 2017-01..06, test 2017-07..12.")
-@click.option("--passbands", default="all", show_default=True,
-              help="AIA passbands to pair and store, comma-separated, or 'all'.")
+@passbands_option(default=("all",),
+                  help_text="AIA passbands to pair and store, comma-separated (or repeat "
+                            "the option), or 'all'.")
 @click.option("--tolerance", default="6min", show_default=True,
               help="Largest time difference between a magnetogram and its AIA image "
                    "(a duration with a unit: 6min, 360s).")
@@ -110,7 +107,7 @@ def _instruments(observations):
               help="Read again the files an earlier run into OUT_DIR skipped (by default "
                    "an unchanged file skipped before is skipped again without reading it).")
 @verbosity_options
-def command(raw_dir, out_dir, size, splits_spec, passbands, tolerance, workers,
+def command(raw_dir, out_dir, image_size, splits_spec, passbands, tolerance, workers,
             correction_table, shard_size, strict, retry_skipped, verbose, quiet):
     """Prepare the SDO files in RAW_DIR as TFRecord shards and manifest.json in OUT_DIR.
 
@@ -118,7 +115,7 @@ def command(raw_dir, out_dir, size, splits_spec, passbands, tolerance, workers,
     SOHO/MDI and NSO/GONG made HMI-equivalent, see `solar-euv predict`) is paired
     with the nearest image of every passband within the tolerance; missing
     passbands are recorded.  Files are calibrated onto the common grid
-    (north up, centred, radius 392*size/1024 px; AIA in DN/s, degradation
+    (north up, centred, radius 392*N/1024 px for --image-size N; AIA in DN/s, degradation
     corrected; HMI in Gauss) and stored as float16 physical units, one
     record per observation, in <split>-NNNNN-of-NNNNN.tfrecord shards.  An
     interrupted run leaves only whole shards; running it again continues.
@@ -130,7 +127,7 @@ def command(raw_dir, out_dir, size, splits_spec, passbands, tolerance, workers,
     skipped file and why; a rerun skips them again without reading them
     (--retry-skipped reads them again).  --strict stops at the first.
 
-    Example: ``solar-euv prepare raw/ data/ --size 1024 --workers 8``
+    Example: ``solar-euv prepare raw/ data/ --image-size 1024 --workers 8``
     """
     import warnings
 
@@ -138,14 +135,14 @@ def command(raw_dir, out_dir, size, splits_spec, passbands, tolerance, workers,
 
     from solar_euv.dataset.skipped import SkipLedger, summary
     from solar_euv.exceptions import InputError, SolarEUVWarning
-    from solar_euv.passbands import HMI, parse_passbands
+    from solar_euv.passbands import HMI
     from solar_euv.sdo.calibration import correction_table_info
     from solar_euv.sdo.pairing import (assign_splits, format_time, pair_files, parse_splits,
                                        parse_tolerance)
 
     progress = quiet == 0
     ranges = parse_splits(splits_spec)
-    chosen = parse_passbands([passbands])
+    chosen = passbands
     tolerance = parse_tolerance(tolerance)
     if correction_table == "jsoc":
         from solar_euv.sdo.jsoc_table import fetch_correction_table
@@ -205,7 +202,7 @@ def command(raw_dir, out_dir, size, splits_spec, passbands, tolerance, workers,
             raise InputError(raw_dir, f"has no magnetogram within the split ranges ({spans}); "
                                       f"its magnetograms span {first} to {last}: give --splits")
         try:
-            manifest = _build(assigned, pairing, out_dir, root, size, chosen, tolerance,
+            manifest = _build(assigned, pairing, out_dir, root, image_size, chosen, tolerance,
                               table, ranges, shard_size, progress, workers, shown,
                               on_error, failed, ledger)
             break
@@ -215,7 +212,7 @@ def command(raw_dir, out_dir, size, splits_spec, passbands, tolerance, workers,
     if quiet < 2:
         parts = [f"{name} {entry['examples']} in {len(entry['shards'])}"
                  for name, entry in manifest["splits"].items()]
-        click.echo(f"{out_dir}: observations in shards: {', '.join(parts)} ({size} px)")
+        click.echo(f"{out_dir}: observations in shards: {', '.join(parts)} ({image_size} px)")
         lacking = {p: n for p, n in pairing.missing_counts().items() if n}
         if lacking:
             click.echo("missing within " + f"{tolerance:g}: "
