@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from solar_euv.exceptions import SolarEUVWarning
 from solar_euv.scaling import Scaling
 
 BIN = pathlib.Path(__file__).resolve().parents[1] / "bin"
@@ -91,8 +92,9 @@ def test_generate_euv_quiet_and_passbands_of_a_bare_model(model_file, hmi_file, 
     main = _main("generate_euv.py")
     assert main([str(bare), str(hmi), "--out", str(tmp_path / "a")]) == 1
     assert "give it with --passbands" in capsys.readouterr().err
-    assert main([str(bare), str(hmi), "--out", str(tmp_path / "b"), "--passbands", "304",
-                 "-q"]) == 0
+    with pytest.warns(SolarEUVWarning, match="no sidecar or run config.json"):
+        assert main([str(bare), str(hmi), "--out", str(tmp_path / "b"), "--passbands", "304",
+                     "-q"]) == 0
     assert capsys.readouterr().out == ""
     assert [p.name for p in (tmp_path / "b").iterdir()] == [hmi.name.split(".fits")[0]
                                                            + ".304.fits"]
