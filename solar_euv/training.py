@@ -253,7 +253,7 @@ def default_data_dir(echo=print):
         echo(f"preparing the embedded synthetic sample {raw} -> {prepared} (first use only)")
         from solar_euv.cli.prepare import command as prepare_command
 
-        args = [str(raw), str(prepared), "--size", "256", "--workers",
+        args = [str(raw), str(prepared), "--image-size", "256", "--workers",
                 str(os.cpu_count() or 1), "-q"]
         prepare_command.main(args, standalone_mode=False)
     return prepared
