@@ -10,66 +10,75 @@ one FITS file per passband that ``sunpy.map.Map`` opens as an AIA map::
         hmi.M_720s.20170701_000000_TAI.3.magnetogram.fits --out gen/
 
 Each output is ``<out>/<input stem>.<passband>.fits``; an existing file is
-not replaced.  Exit status 1 with one ``Error:`` line for a bad input.
+not replaced.  Exit status 1 with one ``Error:`` line for a bad input.  The options
+are spelt as in the ``solar-euv`` commands (``--passbands``, ``-v``/``-q``).
 """
-import argparse
 import os
 import pathlib
 import sys
 
+import click
 
-def main(argv=None):
-    """Run the script; returns the exit status."""
-    parser = argparse.ArgumentParser(
-        description="Generate AIA FITS images from HMI magnetogram FITS files with a trained "
-                    "solar_euv model (keras Model.predict).")
-    parser.add_argument("model", help="solar-euv-train run directory or .keras file")
-    parser.add_argument("magnetograms", nargs="+", help="HMI line-of-sight magnetogram FITS")
-    parser.add_argument("--out", default=".", help="output directory (default: .)")
-    parser.add_argument("--batch-size", type=int, default=4, help="Model.predict batch size")
-    args = parser.parse_args(argv)
+from solar_euv.cli.base import SolarEUVCommand, run_command
+from solar_euv.cli.options import MODEL_PASSBANDS_HELP, passbands_option, verbosity_options
 
+
+@click.command(cls=SolarEUVCommand, context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("model")
+@click.argument("magnetograms", nargs=-1, required=True)
+@click.option("--out", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Output directory.")
+@click.option("--batch-size", type=click.IntRange(1), default=4, show_default=True,
+              help="Model.predict batch size.")
+@passbands_option(default=None, help_text=MODEL_PASSBANDS_HELP)
+@verbosity_options(quiet_help="Do not list the files written (repeatable).")
+def command(model, magnetograms, out, batch_size, passbands, verbose, quiet):
+    """Generate AIA FITS images from HMI line-of-sight magnetogram FITS files
+    (MAGNETOGRAMS) with a trained solar_euv MODEL (a solar-euv-train run
+    directory or .keras file), through keras Model.predict.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import numpy as np
 
-    from solar_euv.exceptions import InputError, SolarEUVError
+    from solar_euv.exceptions import InputError
     from solar_euv.inference.generation import network_input, physical_output
     from solar_euv.inference.trained_model import load_trained_model
     from solar_euv.products import output_header, write_fits
     from solar_euv.sdo.io import read_sdo
     from solar_euv.sdo.prep import prepare_hmi
 
-    try:
-        trained = load_trained_model(args.model)
-        n = trained.image_size
-        images = []
-        for path in args.magnetograms:
-            image = read_sdo(path, grid_size=n)
-            if image.kind != "hmi":
-                raise InputError(path, f"is an AIA {image.kind} A image, not an HMI "
-                                       "magnetogram")
-            images.append(image)
-        gauss = np.stack([prepare_hmi(image, n) for image in images])
-        y = trained.model.predict(network_input(gauss, trained.scaling),
-                                  batch_size=args.batch_size, verbose=0)
-        dn_per_s = physical_output(y, trained.scaling)
-        out = pathlib.Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        for i, image in enumerate(images):
-            stem = pathlib.Path(image.path).name.split(".fits")[0]
-            for c, band in enumerate(trained.passbands):
-                target = out / f"{stem}.{band}.fits"
-                if target.exists():
-                    raise InputError(target, "exists already; remove it or choose another "
-                                             "--out")
-                header = output_header(trained, image.time, band, source=image.path,
-                                       source_header=image.map.meta)
-                write_fits(target, dn_per_s[i, ..., c], header)
-                print(target)
-    except SolarEUVError as err:
-        print(f"Error: {err}", file=sys.stderr)
-        return 1
-    return 0
+    trained = load_trained_model(model, passbands=passbands)
+    n = trained.image_size
+    images = []
+    for path in magnetograms:
+        image = read_sdo(path, grid_size=n)
+        if image.kind != "hmi":
+            raise InputError(path, f"is an AIA {image.kind} A image, not an HMI "
+                                   "magnetogram")
+        images.append(image)
+    gauss = np.stack([prepare_hmi(image, n) for image in images])
+    y = trained.model.predict(network_input(gauss, trained.scaling),
+                              batch_size=batch_size, verbose=0)
+    dn_per_s = physical_output(y, trained.scaling)
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for i, image in enumerate(images):
+        stem = pathlib.Path(image.path).name.split(".fits")[0]
+        for c, band in enumerate(trained.passbands):
+            target = out / f"{stem}.{band}.fits"
+            if target.exists():
+                raise InputError(target, "exists already; remove it or choose another "
+                                         "--out")
+            header = output_header(trained, image.time, band, source=image.path,
+                                   source_header=image.map.meta)
+            write_fits(target, dn_per_s[i, ..., c], header)
+            if verbose - quiet >= 0:
+                click.echo(target)
+
+
+def main(argv=None):
+    """Run the script with the arguments ``argv``; returns the exit status."""
+    return run_command(command, argv, "generate_euv.py")
 
 
 if __name__ == "__main__":

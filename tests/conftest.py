@@ -87,7 +87,7 @@ def prepared_sample(tmp_path_factory):
              "2017-05-01T06:00:00", "2017-08-01T12:00:00", "2017-11-01T18:00:00"]
     write_sample(root / "raw", times, size=256, seed=0)
     result = CliRunner().invoke(cli, ["prepare", str(root / "raw"), str(root / "data"),
-                                      "--size", "256", "--workers", "2", "-q"])
+                                      "--image-size", "256", "--workers", "2", "-q"])
     assert result.exit_code == 0, result.output
     return root / "data"
 

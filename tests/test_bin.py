@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from solar_euv.exceptions import SolarEUVWarning
 from solar_euv.scaling import Scaling
 
 BIN = pathlib.Path(__file__).resolve().parents[1] / "bin"
@@ -57,7 +58,9 @@ def test_every_script_has_help():
         result = subprocess.run([sys.executable, str(script), "--help"], capture_output=True,
                                 text=True, timeout=60)
         assert result.returncode == 0, result.stderr
-        assert result.stdout.startswith("usage:") and "magnetogram" in result.stdout
+        assert result.stdout.startswith("Usage:") and "magnetogram" in result.stdout
+        assert "-q, --quiet" in result.stdout and "-v, --verbose" in result.stdout
+        assert "tensorflow" not in result.stderr.lower()
 
 
 def test_generate_euv_writes_an_aia_map(model_file, hmi_file, tmp_path, capsys):
@@ -76,6 +79,26 @@ def test_generate_euv_writes_an_aia_map(model_file, hmi_file, tmp_path, capsys):
     assert "not an HMI magnetogram" in capsys.readouterr().err
     assert main([str(model_file), str(hmi), "--out", str(tmp_path)]) == 1   # no overwrite
     assert "exists already" in capsys.readouterr().err
+    assert main([str(model_file), str(hmi), "--passbands", "4500"]) == 1
+    assert "unknown AIA passband '4500'" in capsys.readouterr().err
+    assert main([str(model_file)]) == 2                                   # usage error
+    assert "Missing argument" in capsys.readouterr().err
+
+
+def test_generate_euv_quiet_and_passbands_of_a_bare_model(model_file, hmi_file, tmp_path,
+                                                         capsys):
+    hmi, _ = hmi_file
+    bare = tmp_path / "bare.keras"
+    bare.write_bytes(model_file.read_bytes())          # no sidecar: passbands unknown
+    main = _main("generate_euv.py")
+    assert main([str(bare), str(hmi), "--out", str(tmp_path / "a")]) == 1
+    assert "give it with --passbands" in capsys.readouterr().err
+    with pytest.warns(SolarEUVWarning, match="no sidecar or run config.json"):
+        assert main([str(bare), str(hmi), "--out", str(tmp_path / "b"), "--passbands", "304",
+                     "-q"]) == 0
+    assert capsys.readouterr().out == ""
+    assert [p.name for p in (tmp_path / "b").iterdir()] == [hmi.name.split(".fits")[0]
+                                                           + ".304.fits"]
 
 
 def test_saved_model_predict_matches_keras(model_file, hmi_file, tmp_path, capsys):

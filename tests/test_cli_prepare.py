@@ -23,7 +23,7 @@ def raw_dir(tmp_path_factory):
     for k, time in enumerate(TIMES):
         passbands = "171" if k == 1 else "171,193"
         result = CliRunner().invoke(cli, ["sample", "--out", str(raw), "--start", time,
-                                          "--end", time, "--size", str(SIZE),
+                                          "--end", time, "--image-size", str(SIZE),
                                           "--passbands", passbands, "-q"])
         assert result.exit_code == 0, result.output
     assert len(list(raw.glob("hmi*.fits"))) == 4 and len(list(raw.glob("aia*.fits"))) == 7
@@ -54,7 +54,7 @@ def test_prepare_end_to_end_and_rerun(raw_dir, tmp_path):
     from solar_euv.sdo.prep import prepare_file
 
     out = tmp_path / "data"
-    result = run(raw_dir, out, "--size", SIZE, "--passbands", "171,193", "--workers", 1)
+    result = run(raw_dir, out, "--image-size", SIZE, "--passbands", "171,193", "--workers", 1)
     assert result.exit_code == 0, result.output
     assert "train 1" in result.stdout and "missing within 6 min: 193 in 1" in result.stdout
     manifest = json.loads((out / "manifest.json").read_text())
@@ -82,18 +82,18 @@ def test_prepare_end_to_end_and_rerun(raw_dir, tmp_path):
 
     # A rerun keeps every shard (same bytes, untouched), a fresh run matches it.
     before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.tfrecord")}
-    again = run(raw_dir, out, "--size", SIZE, "--passbands", "171,193", "--workers", 1)
+    again = run(raw_dir, out, "--image-size", SIZE, "--passbands", "171,193", "--workers", 1)
     assert again.exit_code == 0, again.output
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.tfrecord")} == before
     fresh = tmp_path / "fresh"
-    assert run(raw_dir, fresh, "--size", SIZE, "--passbands", "171,193",
+    assert run(raw_dir, fresh, "--image-size", SIZE, "--passbands", "171,193",
                "--workers", 1).exit_code == 0
     assert digests(fresh) == digests(out)
 
 
 def test_custom_splits_and_tolerance(raw_dir, tmp_path):
     out = tmp_path / "data"
-    result = run(raw_dir, out, "--size", SIZE, "--passbands", "171", "--workers", 1,
+    result = run(raw_dir, out, "--image-size", SIZE, "--passbands", "171", "--workers", 1,
                  "--splits", "all=2010:2017", "--tolerance", "1s")
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text())
@@ -112,7 +112,7 @@ def test_custom_splits_and_tolerance(raw_dir, tmp_path):
                                         "give --splits"]),
 ])
 def test_bad_options_fail_cleanly(raw_dir, tmp_path, args, fragments):
-    result = run(raw_dir, tmp_path / "out", "--size", SIZE, "--workers", 1, *args)
+    result = run(raw_dir, tmp_path / "out", "--image-size", SIZE, "--workers", 1, *args)
     assert_clean_failure(result, *fragments)
 
 
@@ -124,7 +124,7 @@ def test_bad_inputs_fail_cleanly_naming_the_file(raw_dir, tmp_path):
     not_fits = tmp_path / "notfits"
     shutil.copytree(raw_dir, not_fits)
     (not_fits / "broken.fits").write_text("hello")
-    assert_clean_failure(run(not_fits, tmp_path / "o2", "--size", SIZE, "--workers", 1,
+    assert_clean_failure(run(not_fits, tmp_path / "o2", "--image-size", SIZE, "--workers", 1,
                              "--strict"), "broken.fits", "not a")
 
     truncated = tmp_path / "truncated"
@@ -132,7 +132,7 @@ def test_bad_inputs_fail_cleanly_naming_the_file(raw_dir, tmp_path):
     victim = sorted(truncated.glob("aia*2017-08-01*171*.fits"))[0]
     victim.write_bytes(victim.read_bytes()[:2880 * 3])
     out = tmp_path / "o3"
-    assert_clean_failure(run(truncated, out, "--size", SIZE, "--workers", 1,
+    assert_clean_failure(run(truncated, out, "--image-size", SIZE, "--workers", 1,
                              "--passbands", "171", "--strict"), victim.name)
     assert not list(out.glob("*.partial"))
 
@@ -140,7 +140,7 @@ def test_bad_inputs_fail_cleanly_naming_the_file(raw_dir, tmp_path):
     only_aia.mkdir()
     for f in raw_dir.glob("aia*"):
         shutil.copy(f, only_aia)
-    assert_clean_failure(run(only_aia, tmp_path / "o4", "--size", SIZE),
+    assert_clean_failure(run(only_aia, tmp_path / "o4", "--image-size", SIZE),
                          "holds no usable HMI magnetogram")
 
-    assert run(raw_dir, tmp_path / "o5", "--size", 100).exit_code == 2  # usage error
+    assert run(raw_dir, tmp_path / "o5", "--image-size", 100).exit_code == 2  # usage error

@@ -46,7 +46,7 @@ def archive(tmp_path_factory):
     raw = tmp_path_factory.mktemp("archive")
     for time in TIMES:
         result = CliRunner().invoke(cli, ["sample", "--out", str(raw), "--start", time,
-                                          "--end", time, "--size", str(SIZE),
+                                          "--end", time, "--image-size", str(SIZE),
                                           "--passbands", "171,193", "-q"])
         assert result.exit_code == 0, result.output
     hmi = sorted(raw.glob("hmi*.fits"))
@@ -88,7 +88,7 @@ def run(*args):
     """The CliRunner result, with ``skips``: the texts of its "skipped" warnings."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = CliRunner().invoke(cli, ["prepare", *map(str, args), "--size", str(SIZE),
+        result = CliRunner().invoke(cli, ["prepare", *map(str, args), "--image-size", str(SIZE),
                                           "--workers", "1", "--passbands", "171,193"])
     result.skips = [str(w.message) for w in caught if str(w.message).startswith("skipped ")]
     return result

@@ -16,7 +16,7 @@ def _invoke(args):
 
 def test_sample_writes_hmi_and_aia_files(tmp_path):
     out = tmp_path / "s"
-    result = _invoke(["--out", str(out), "--count", "2", "--size", "64",
+    result = _invoke(["--out", str(out), "--count", "2", "--image-size", "64",
                       "--passbands", "171,1600", "--seed", "5"])
     assert result.exit_code == 0, result.output
     assert "wrote 6 files (2 time steps, 64 px, seed 5)" in result.output
@@ -36,7 +36,7 @@ def test_sample_writes_hmi_and_aia_files(tmp_path):
 def test_sample_start_end_cadence(tmp_path):
     out = tmp_path / "s"
     result = _invoke(["--out", str(out), "--start", "2013-05-01T00:00",
-                      "--end", "2013-05-01T12:00", "--cadence", "6h", "--size", "64",
+                      "--end", "2013-05-01T12:00", "--cadence", "6h", "--image-size", "64",
                       "--passbands", "94", "-v"])
     assert result.exit_code == 0, result.output
     assert len(re.findall(r"^2013-05-01T\d\d:00:00: 2 files$", result.output, re.M)) == 3
@@ -45,7 +45,7 @@ def test_sample_start_end_cadence(tmp_path):
 
 
 def test_sample_quiet_prints_nothing(tmp_path):
-    result = _invoke(["--out", str(tmp_path), "--count", "1", "--size", "64",
+    result = _invoke(["--out", str(tmp_path), "--count", "1", "--image-size", "64",
                       "--passbands", "304", "-q"])
     assert result.exit_code == 0
     assert result.output == ""
@@ -54,15 +54,15 @@ def test_sample_quiet_prints_nothing(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--count", "2", "--start", "2012-01-01"], "either --count or --start/--end"),
     (["--count", "1", "--passbands", "999"], "unknown AIA passband '999'"),
-    (["--count", "1", "--size", "300"], "--size 300 is not supported"),
+    (["--count", "1", "--image-size", "300"], "--image-size 300 is not supported"),
     (["--count", "1", "--cadence", "often"], "cadence 'often' is not a duration"),
     (["--start", "2012-01-01", "--end", "2011-01-01"], "is before start"),
     (["--start", "the day after tomorrow"], "is not a date or time"),
     (["--count", "0"], "count must be at least 1"),
 ])
 def test_sample_bad_input_gives_one_clear_line(tmp_path, args, message):
-    result = _invoke(["--out", str(tmp_path / "s"), "--size", "64", *args]
-                     if "--size" not in args else ["--out", str(tmp_path / "s"), *args])
+    result = _invoke(["--out", str(tmp_path / "s"), "--image-size", "64", *args]
+                     if "--image-size" not in args else ["--out", str(tmp_path / "s"), *args])
     assert result.exit_code != 0
     assert "Traceback" not in result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
@@ -80,6 +80,6 @@ def test_sample_requires_out():
 def test_sample_help_lists_the_options():
     result = _invoke(["--help"])
     assert result.exit_code == 0
-    for option in ("--out", "--start", "--end", "--cadence", "--count", "--size",
+    for option in ("--out", "--start", "--end", "--cadence", "--count", "--image-size",
                    "--passbands", "--seed"):
         assert option in result.output

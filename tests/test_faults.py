@@ -281,7 +281,7 @@ def kill_raw(tmp_path_factory):
 
 def _prepare_cmd(raw, out):
     code = "from solar_euv.cli.main import cli; cli()"
-    return [sys.executable, "-c", code, "prepare", str(raw), str(out), "--size", "256",
+    return [sys.executable, "-c", code, "prepare", str(raw), str(out), "--image-size", "256",
             "--workers", "1", "-q", "--shard-size", "1"]
 
 

@@ -362,7 +362,7 @@ def test_prepare_cli_on_mutated_files(synthetic_sources, real_sdo_dir, tmp_path,
             (raw / hmi.name).symlink_to(hmi)
         (raw / bad.name).symlink_to(bad)
         COUNTS["solar-euv prepare"] += 1
-        result = _invoke(["prepare", str(raw), str(tmp_path / f"out{i}"), "--size", "64",
+        result = _invoke(["prepare", str(raw), str(tmp_path / f"out{i}"), "--image-size", "64",
                           "--workers", "1", "-q", "--strict", "--splits",
                           "all=2000-01-01:2030-12-31"])
         if result.exit_code == 0:

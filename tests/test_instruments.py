@@ -144,7 +144,7 @@ def test_prepare_pairs_mdi_and_gong_with_aia_in_hmi_equivalent_gauss(tmp_path):
     for t in times:
         SyntheticSun(0).write_time_step(raw, t, 128, passbands=("171",), hmi=False)
     out = tmp_path / "data"
-    result = CliRunner().invoke(cli, ["prepare", str(raw), str(out), "--size", "64",
+    result = CliRunner().invoke(cli, ["prepare", str(raw), str(out), "--image-size", "64",
                                       "--passbands", "171", "--workers", "1", "-q",
                                       "--splits", "train=2010-05-01:2011-04-30"])
     assert result.exit_code == 0, result.output
@@ -196,7 +196,7 @@ def test_prepare_skips_and_records_unusable_mdi_and_gong_files(tmp_path):
     for t in times:
         SyntheticSun(0).write_time_step(raw, t, 128, passbands=("171",), hmi=False)
     out = tmp_path / "data"
-    args = ["prepare", str(raw), str(out), "--size", "64", "--passbands", "171",
+    args = ["prepare", str(raw), str(out), "--image-size", "64", "--passbands", "171",
             "--workers", "1", "-q", "--splits", "train=2010-05-01:2011-04-30"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output

@@ -100,7 +100,7 @@ def test_negative_factor_names_the_option(real_sdo_dir):
 def raw(tmp_path_factory):
     raw = tmp_path_factory.mktemp("raw")
     result = CliRunner().invoke(cli, ["sample", "--out", str(raw), "--start", "2016-06-01",
-                                      "--end", "2016-06-01", "--size", str(SIZE),
+                                      "--end", "2016-06-01", "--image-size", str(SIZE),
                                       "--passbands", "171", "-q"])
     assert result.exit_code == 0, result.output
     return raw
@@ -108,7 +108,7 @@ def raw(tmp_path_factory):
 
 def test_prepare_records_the_fetched_table(online, raw, tmp_path):
     out = tmp_path / "data"
-    args = ["prepare", str(raw), str(out), "--size", str(SIZE), "--workers", "1",
+    args = ["prepare", str(raw), str(out), "--image-size", str(SIZE), "--workers", "1",
             "--passbands", "171", "--splits", "all=2016:2016", "--correction-table", "JSOC",
             "-q"]
     result = CliRunner().invoke(cli, args)
@@ -123,7 +123,7 @@ def test_prepare_records_the_fetched_table(online, raw, tmp_path):
 
 
 def test_prepare_offline_fails_cleanly(offline, raw, tmp_path):
-    result = CliRunner().invoke(cli, ["prepare", str(raw), str(tmp_path / "data"), "--size",
+    result = CliRunner().invoke(cli, ["prepare", str(raw), str(tmp_path / "data"), "--image-size",
                                       str(SIZE), "--correction-table", "jsoc"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     errors = [line for line in result.output.splitlines() if line.startswith("Error:")]

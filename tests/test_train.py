@@ -70,7 +70,7 @@ def test_model_a_end_to_end_writes_the_run_directory(prepared_sample, tmp_path):
 
 def test_model_b_all_passbands(prepared_sample, tmp_path):
     run = tmp_path / "run"
-    result = _run(["--data", str(prepared_sample), "--passband", "all", "--model", "B",
+    result = _run(["--data", str(prepared_sample), "--passbands", "all", "--model", "B",
                    "--iterations", "2",
                    "--save-every", "2", "--validate-every", "2", "--run-dir", str(run),
                    "-q"] + SMALL)
@@ -153,7 +153,7 @@ def test_rerun_same_command_resumes_and_other_config_is_refused(prepared_sample,
     (["--data", "{missing}"], "is not a prepared dataset"),
     (["--image-size", "100"], "power of two"),
     (["--precision", "mixed_float16"], "needs a GPU"),
-    (["--passband", "172"], "unknown AIA passband '172'"),
+    (["--passbands", "172"], "unknown AIA passband '172'"),
     (["--resume", "--run-dir", "{tmp}/fresh"], "has no backup to resume from"),
     (["--strategy", "multiworker"], "TF_CONFIG"),
 ])
@@ -177,14 +177,14 @@ def only_171(prepared_sample, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("only171") / "data"
     result = CliRunner().invoke(cli, ["prepare", str(prepared_sample.parent / "raw"), str(out),
-                                      "--size", "256", "--passbands", "171", "--workers", "1",
+                                      "--image-size", "256", "--passbands", "171", "--workers", "1",
                                       "-q"])
     assert result.exit_code == 0, result.output
     return out
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--passband", "94"], "was prepared without passband(s) 94"),
+    (["--passbands", "94"], "was prepared without passband(s) 94"),
     (["--image-size", "512"], "image_size 512"),
 ])
 def test_data_refusals_leave_no_run_directory(only_171, tmp_path, args, message):

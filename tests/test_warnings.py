@@ -78,7 +78,7 @@ def test_cli_prints_each_warning_once(raw_2019, tmp_path):
     command = [str(script)] if script.exists() else [
         sys.executable, "-c", "from solar_euv.cli.main import cli; cli()"]
     out = subprocess.run(command + ["prepare", str(raw_2019), str(tmp_path / "data"),
-                                    "--size", "64", "--workers", "1", "--splits",
+                                    "--image-size", "64", "--workers", "1", "--splits",
                                     "all=2018:2020"],
                          capture_output=True, text=True, timeout=600,
                          env=dict(os.environ, PYTHONPATH=str(REPO)))

@@ -22,7 +22,7 @@ from solar_euv.cli.main import cli
 work = pathlib.Path(os.environ.get("SOLAR_EUV_GALLERY_DIR") or tempfile.mkdtemp())
 raw = work / "one-time"
 result = CliRunner().invoke(cli, ["sample", "--out", str(raw), "--start", "2014-03-01",
-                                  "--end", "2014-03-01T00:00", "--size", "256",
+                                  "--end", "2014-03-01T00:00", "--image-size", "256",
                                   "--passbands", "171", "-q"])
 assert result.exit_code == 0, result.output
 hmi = sunpy.map.Map(next(raw.glob("hmi.M_720s.*.fits")))

@@ -29,9 +29,9 @@ def prepared_data(work):
     """16 synthetic time steps over 2011-2017 at 128 px, prepared into TFRecords."""
     data = work / "data"
     if not (data / "manifest.json").exists():
-        for args in (["sample", "--out", str(work / "raw"), "--count", "16", "--size", "128",
+        for args in (["sample", "--out", str(work / "raw"), "--count", "16", "--image-size", "128",
                       "-q"],
-                     ["prepare", str(work / "raw"), str(data), "--size", "128",
+                     ["prepare", str(work / "raw"), str(data), "--image-size", "128",
                       "--workers", "1", "-q"]):
             result = CliRunner().invoke(cli, args)
             assert result.exit_code == 0, result.output

@@ -1,16 +1,16 @@
-"""Shared pieces of the command line: error handling and common options.
+"""The command classes of the command line: clean error handling.
 
 Every command turns a :class:`~solar_euv.exceptions.SolarEUVError` into one
 line on stderr (``Error: <file>: <problem>``) and exit status 1, never a
 traceback.  Commands import TensorFlow inside their function bodies so that
-``solar-euv --help`` stays fast.
+``solar-euv --help`` stays fast.  The options several commands share are in
+:mod:`solar_euv.cli.options`.
 """
 import click
 
 from solar_euv.exceptions import SolarEUVError
 
-__all__ = ["SolarEUVCommand", "SolarEUVGroup", "image_size_option", "seed_option",
-           "verbosity_options"]
+__all__ = ["SolarEUVCommand", "SolarEUVGroup", "run_command"]
 
 
 def _invoke_cleanly(invoke, ctx):
@@ -43,34 +43,19 @@ class SolarEUVGroup(click.Group):
         return _invoke_cleanly(super().invoke, ctx)
 
 
-def _power_of_two(ctx, param, value):
-    if value is None:
-        return value
-    if value < 64 or value > 2048 or value & (value - 1):
-        raise click.BadParameter(
-            f"must be a power of two from 64 to 2048; received {value}")
-    return value
+def run_command(command, argv=None, prog_name=None):
+    """Run a click ``command`` on ``argv`` as a script does; returns the exit status.
 
-
-def image_size_option(default=1024, help_text=None):
-    """``--image-size N``: side of the square grid in pixels (power of two)."""
-    return click.option(
-        "--image-size", type=int, default=default, show_default=True,
-        callback=_power_of_two,
-        help=help_text or "Side of the square image grid in pixels "
-                          "(a power of two from 64 to 2048).")
-
-
-def seed_option(default=0):
-    """``--seed S``: the seed of every random choice the command makes."""
-    return click.option("--seed", type=int, default=default, show_default=True,
-                        help="Random seed (weights, shuffling, augmentation).")
-
-
-def verbosity_options(f):
-    """``-v/--verbose`` and ``-q/--quiet`` counts stored as ``verbosity``."""
-    f = click.option("-q", "--quiet", "quiet", count=True,
-                     help="Print less (repeatable).")(f)
-    f = click.option("-v", "--verbose", "verbose", count=True,
-                     help="Print more (repeatable).")(f)
-    return f
+    Errors are reported as click reports them (one ``Error:`` line on
+    stderr, with the usage for a usage error) instead of exiting, so that a
+    script's ``main(argv)`` can be called from Python.
+    """
+    try:
+        status = command.main(args=argv, prog_name=prog_name, standalone_mode=False)
+    except click.ClickException as err:
+        err.show()
+        return err.exit_code
+    except click.exceptions.Abort:
+        click.echo("Aborted!", err=True)
+        return 1
+    return status if isinstance(status, int) else 0

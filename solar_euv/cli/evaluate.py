@@ -1,7 +1,8 @@
 """``solar-euv evaluate``: the paper's metrics table and figures for a trained model."""
 import click
 
-from solar_euv.cli.base import SolarEUVCommand, verbosity_options
+from solar_euv.cli.base import SolarEUVCommand
+from solar_euv.cli.options import MODEL_PASSBANDS_HELP, passbands_option, verbosity_options
 
 __all__ = ["command"]
 
@@ -18,9 +19,7 @@ __all__ = ["command"]
               help="Examples per Model.predict batch.")
 @click.option("--figures", type=click.IntRange(0), default=3, show_default=True,
               help="Number of dates (spread over the split) with comparison figures.")
-@click.option("--passbands", default=None,
-              help="Only for a bare .keras file without sidecar or run directory: its "
-                   "passbands, comma-separated, in output-channel order.")
+@passbands_option(default=None, help_text=MODEL_PASSBANDS_HELP)
 @click.option("--overwrite", is_flag=True,
               help="Write into a non-empty --out (files of the same names are replaced).")
 @verbosity_options
@@ -40,7 +39,7 @@ def command(model, data, split, out_dir, batch_size, figures, passbands, overwri
     from solar_euv.inference.trained_model import load_trained_model
 
     verbosity = verbose - quiet
-    trained = load_trained_model(model, passbands=passbands.split(",") if passbands else None)
+    trained = load_trained_model(model, passbands=passbands)
     result = evaluate_model(trained, data, out_dir, split=split, batch_size=batch_size,
                             figures=figures, overwrite=overwrite,
                             echo=click.echo if verbosity > 0 else None)

@@ -1,7 +1,8 @@
 """``solar-euv export``: a SavedModel for TensorFlow Serving, in Gauss and DN/s."""
 import click
 
-from solar_euv.cli.base import SolarEUVCommand, verbosity_options
+from solar_euv.cli.base import SolarEUVCommand
+from solar_euv.cli.options import MODEL_PASSBANDS_HELP, passbands_option, verbosity_options
 
 __all__ = ["command"]
 
@@ -14,9 +15,7 @@ __all__ = ["command"]
               help="Model name in TF Serving (default: the run directory's name).")
 @click.option("--version", "version", type=click.IntRange(1), default=1, show_default=True,
               help="Version number (TF Serving serves the highest).")
-@click.option("--passbands", default=None,
-              help="Only for a bare .keras file without sidecar or run directory: its "
-                   "passbands, comma-separated, in output-channel order.")
+@passbands_option(default=None, help_text=MODEL_PASSBANDS_HELP)
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUT/NAME/VERSION.")
 @click.option("--no-verify", "verify", is_flag=True, flag_value=False, default=True,
               help="Skip loading the export back and comparing it with the Keras model.")
@@ -37,7 +36,7 @@ def command(model, out_dir, name, version, passbands, overwrite, verify, verbose
     from solar_euv.inference.trained_model import load_trained_model
 
     verbosity = verbose - quiet
-    trained = load_trained_model(model, passbands=passbands.split(",") if passbands else None)
+    trained = load_trained_model(model, passbands=passbands)
     path = export_saved_model(trained, out_dir, name=name, version=version,
                               overwrite=overwrite, verify=verify)
     if verbosity >= 0:

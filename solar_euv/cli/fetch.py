@@ -3,20 +3,22 @@ import pathlib
 
 import click
 
-from solar_euv.cli.base import verbosity_options
+from solar_euv.cli.base import SolarEUVCommand
+from solar_euv.cli.options import passbands_option, verbosity_options
 
 __all__ = ["command"]
 
 
-@click.command("fetch")
+@click.command("fetch", cls=SolarEUVCommand)
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=pathlib.Path))
 @click.option("--start", required=True, help="First grid time, UTC (2017-01-01 or "
                                               "2017-01-01T06:00:00).")
 @click.option("--end", required=True, help="Last grid time, UTC, inclusive.")
 @click.option("--cadence", default="6h", show_default=True,
               help="Grid step: 6h, 30min, 720s, 1d.")
-@click.option("--passbands", default="all", show_default=True,
-              help="AIA passbands, comma-separated, or 'all'; 'none' for HMI only.")
+@passbands_option(default=("all",), allow_none=True,
+                  help_text="AIA passbands, comma-separated (or repeat the option), or "
+                            "'all'; 'none' for HMI only.")
 @click.option("--instrument", type=click.Choice(["hmi", "mdi"]), default="hmi",
               show_default=True,
               help="Magnetograms from SDO/HMI (hmi.M_720s) or SOHO/MDI "
@@ -50,11 +52,10 @@ def command(out_dir, start, end, cadence, passbands, instrument, no_hmi, email, 
     from solar_euv.sdo.fetch import fetch
     from solar_euv.sdo.jsoc_query import series_for
 
-    bands = () if passbands.strip().lower() == "none" else passbands
     say = click.echo if verbose > 0 and quiet == 0 else None
     if tolerance is None:
         tolerance = "48min" if instrument == "mdi" else "6min"
-    result = fetch(start, end, out_dir, cadence=cadence, passbands=bands, hmi=not no_hmi,
+    result = fetch(start, end, out_dir, cadence=cadence, passbands=passbands, hmi=not no_hmi,
                    email=email, tolerance=tolerance, retries=retries, dry_run=dry_run,
                    progress=say, instrument=instrument)
     if dry_run and quiet < 2:

@@ -1,12 +1,13 @@
 """``solar-euv networks``: print the generator and discriminator of a configuration."""
 import click
 
-from solar_euv.cli.base import image_size_option
+from solar_euv.cli.base import SolarEUVCommand
+from solar_euv.cli.options import image_size_option, verbosity_options
 
 __all__ = ["command"]
 
 
-@click.command("networks")
+@click.command("networks", cls=SolarEUVCommand)
 @image_size_option(default=1024)
 @click.option("--disc-layers", type=click.IntRange(0, 5), default=3, show_default=True,
               help="PatchGAN depth (strided layers): 0..5 give receptive fields "
@@ -19,7 +20,8 @@ __all__ = ["command"]
                    "'deep' halves down to 1x1 as the authors' code did.")
 @click.option("--base-filters", type=click.IntRange(1, 512), default=64, show_default=True,
               help="Filters of the first layer of both networks (64 in the paper).")
-def command(image_size, disc_layers, out_channels, variant, base_filters):
+@verbosity_options(quiet_help="Leave out the layer tables (repeatable).")
+def command(image_size, disc_layers, out_channels, variant, base_filters, verbose, quiet):
     """Show the generator and discriminator: layer summaries, parameter counts
     and the discriminator's receptive field.
 
@@ -34,8 +36,9 @@ def command(image_size, disc_layers, out_channels, variant, base_filters):
                           bottleneck_size=bottleneck, base_filters=base_filters)
     disc = build_discriminator(image_size, out_channels=out_channels,
                                n_layers=disc_layers, base_filters=base_filters)
-    gen.summary(print_fn=lambda line, **kw: click.echo(line))
-    disc.summary(print_fn=lambda line, **kw: click.echo(line))
+    if verbose - quiet >= 0:
+        gen.summary(print_fn=lambda line, **kw: click.echo(line))
+        disc.summary(print_fn=lambda line, **kw: click.echo(line))
     out_shape = tuple(disc.output.shape[1:3])
     click.echo(f"generator:     {gen.count_params():,} parameters "
                f"({image_size}x{image_size}x1 -> {image_size}x{image_size}x{out_channels})")

@@ -1,7 +1,9 @@
 """``solar-euv predict``: generate AIA FITS and PNG images from line-of-sight magnetograms."""
 import click
 
-from solar_euv.cli.base import SolarEUVCommand, verbosity_options
+from solar_euv.cli.base import SolarEUVCommand
+from solar_euv.cli.options import (MODEL_PASSBANDS_HELP, passbands_option, seed_option,
+                                  verbosity_options)
 
 __all__ = ["command"]
 
@@ -20,11 +22,9 @@ __all__ = ["command"]
 @click.option("--mc-samples", type=click.IntRange(0), default=0, show_default=True,
               help="Run the generator K times with dropout active and write the mean and "
                    "the per-pixel standard deviation (<name>.std.fits); 0: dropout off.")
-@click.option("--seed", type=int, default=None,
-              help="Seed of the dropout masks for --mc-samples (default: random).")
-@click.option("--passbands", default=None,
-              help="Only for a bare .keras file without sidecar or run directory: its "
-                   "passbands, comma-separated, in output-channel order.")
+@seed_option(default=None, help_text="Seed of the dropout masks for --mc-samples (default: "
+                                      "random).")
+@passbands_option(default=None, help_text=MODEL_PASSBANDS_HELP)
 @click.option("--overwrite", is_flag=True,
               help="Write into a non-empty --out (files of the same names are replaced).")
 @click.option("--on-error", type=click.Choice(["stop", "skip"]), default="stop",
@@ -54,10 +54,9 @@ def command(model, inputs, out_dir, formats, batch_size, mc_samples, seed, passb
     from solar_euv.inference.trained_model import load_trained_model
 
     verbosity = verbose - quiet
-    band_list = passbands.split(",") if passbands else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        trained = load_trained_model(model, passbands=band_list)
+        trained = load_trained_model(model, passbands=passbands)
         if verbosity >= 0:
             click.echo(f"model {trained.label} ({trained.kind}, {trained.image_size} px, "
                        f"passbands {','.join(trained.passbands)}; scaling from "

@@ -4,15 +4,10 @@ import pathlib
 
 import click
 
-from solar_euv.cli.base import verbosity_options
+from solar_euv.cli.base import SolarEUVCommand
+from solar_euv.cli.options import image_size_option, passbands_option, verbosity_options
 
 __all__ = ["command"]
-
-
-def _size(ctx, param, value):
-    if value < 64 or value > 4096 or value & (value - 1):
-        raise click.BadParameter(f"must be a power of two from 64 to 4096; received {value}")
-    return value
 
 
 def _correction_table(ctx, param, value):
@@ -25,17 +20,19 @@ def _correction_table(ctx, param, value):
     return value
 
 
-@click.command("prepare")
+@click.command("prepare", cls=SolarEUVCommand)
 @click.argument("raw_dir", type=click.Path(exists=True, file_okay=False, path_type=pathlib.Path))
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=pathlib.Path))
-@click.option("--size", type=int, default=1024, show_default=True, callback=_size,
-              help="Side of the common grid in pixels (solar radius 392 x size / 1024).")
+@image_size_option(default=1024, maximum=4096, alias="--size",
+                   help_text="Side of the common grid in pixels, a power of two from 64 to "
+                             "4096 (solar radius 392 x N / 1024).")
 @click.option("--splits", "splits_spec", default="paper", show_default=True,
               help="Date ranges: NAME=START:END,... (e.g. train=2011-01-01:2016-12-31,"
                    "validation=2017-01:2017-06; ends inclusive), a JSON file, or "
                    "'paper' for train 2011-2016, validation 2017-01..06, test 2017-07..12.")
-@click.option("--passbands", default="all", show_default=True,
-              help="AIA passbands to pair and store, comma-separated, or 'all'.")
+@passbands_option(default=("all",),
+                  help_text="AIA passbands to pair and store, comma-separated (or repeat "
+                            "the option), or 'all'.")
 @click.option("--tolerance", default="6min", show_default=True,
               help="Largest time difference between a magnetogram and its AIA image "
                    "(a duration with a unit: 6min, 360s).")
@@ -54,16 +51,22 @@ def _correction_table(ctx, param, value):
 @click.option("--retry-skipped", is_flag=True,
               help="Read again the files an earlier run into OUT_DIR skipped (by default "
                    "an unchanged file skipped before is skipped again without reading it).")
+@click.option("--scheduler", default=None, metavar="local:N|ADDRESS",
+              help="Prepare the files as tasks on a Dask cluster instead of --workers "
+                   "processes: local:N (N worker processes here) or the address of a "
+                   "running dask.distributed scheduler (tcp://host:8786), e.g. one started "
+                   "under SLURM by dask-jobqueue.  Every worker must see RAW_DIR under the "
+                   "same path.  The shards are the same.  Needs the dask extra.")
 @verbosity_options
-def command(raw_dir, out_dir, size, splits_spec, passbands, tolerance, workers,
-            correction_table, shard_size, strict, retry_skipped, verbose, quiet):
+def command(raw_dir, out_dir, image_size, splits_spec, passbands, tolerance, workers,
+            correction_table, shard_size, strict, retry_skipped, scheduler, verbose, quiet):
     """Prepare the SDO files in RAW_DIR as TFRecord shards and manifest.json in OUT_DIR.
 
     Each magnetogram (identified by its header, not its name: SDO/HMI, or
     SOHO/MDI and NSO/GONG made HMI-equivalent, see `solar-euv predict`) is paired
     with the nearest image of every passband within the tolerance; missing
     passbands are recorded.  Files are calibrated onto the common grid
-    (north up, centred, radius 392 x size / 1024 px; AIA in DN/s, degradation
+    (north up, centred, radius 392 x N / 1024 px for --image-size N; AIA in DN/s, degradation
     corrected; HMI in Gauss) and stored as float16 physical units, one
     record per observation, in <split>-NNNNN-of-NNNNN.tfrecord shards.  An
     interrupted run leaves only whole shards; running it again continues.
@@ -75,15 +78,15 @@ def command(raw_dir, out_dir, size, splits_spec, passbands, tolerance, workers,
     skipped file and why; a rerun skips them again without reading them
     (--retry-skipped reads them again).  --strict stops at the first.
 
-    Example: ``solar-euv prepare raw/ data/ --size 1024 --workers 8``
+    Example: ``solar-euv prepare raw/ data/ --image-size 1024 --workers 8``
     """
     from solar_euv.dataset.preparing import prepare_directory
 
     preparation = prepare_directory(
-        raw_dir, out_dir, size=size, splits=splits_spec, passbands=passbands,
+        raw_dir, out_dir, size=image_size, splits=splits_spec, passbands=passbands,
         tolerance=tolerance, workers=workers, correction_table=correction_table,
         shard_size=shard_size, strict=strict, retry_skipped=retry_skipped,
-        progress=quiet == 0)
+        progress=quiet == 0, scheduler=scheduler)
     if quiet < 2:
         for line in preparation.summary_lines():
             click.echo(line)

@@ -1,7 +1,9 @@
 """``solar-euv sample``: write synthetic SDO-like HMI and AIA level-1 FITS files."""
 import click
 
-from solar_euv.cli.base import verbosity_options
+from solar_euv.cli.base import SolarEUVCommand
+from solar_euv.cli.options import (image_size_option, passbands_option, seed_option,
+                                  verbosity_options)
 
 __all__ = ["command"]
 
@@ -9,7 +11,7 @@ _DEFAULT_START = "2011-01-01"
 _DEFAULT_END = "2017-12-31"
 
 
-@click.command("sample")
+@click.command("sample", cls=SolarEUVCommand)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Directory to write the FITS files into (created if missing).")
 @click.option("--start", default=None,
@@ -21,15 +23,16 @@ _DEFAULT_END = "2017-12-31"
 @click.option("--count", type=int, default=None,
               help="Instead of --start/--end: this many times spread evenly over "
                    f"{_DEFAULT_START} to {_DEFAULT_END} on the cadence grid.")
-@click.option("--size", type=int, default=1024, show_default=True,
-              help="Image side in pixels: 4096 (full resolution), 2048, 1024, 512, 256, "
-                   "128 or 64; smaller sizes keep the field of view.")
-@click.option("--passbands", multiple=True, default=("all",), show_default=True,
-              help="AIA passbands to write (repeat or comma-separate; 'all' for the nine).")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed of the synthetic Sun (active regions, network, noise).")
+@image_size_option(default=1024, check=False, alias="--size",
+                   help_text="Image side in pixels: 4096 (full resolution), 2048, 1024, 512, "
+                             "256, 128 or 64; smaller sizes keep the field of view.")
+@passbands_option(default=("all",),
+                  help_text="AIA passbands to write (repeat or comma-separate; 'all' for "
+                            "the nine).")
+@seed_option(help_text="Seed of the synthetic Sun (active regions, network, noise).")
 @verbosity_options
-def command(out_dir, start, end, cadence, count, size, passbands, seed, verbose, quiet):
+def command(out_dir, start, end, cadence, count, image_size, passbands, seed, verbose,
+            quiet):
     """Write a synthetic Sun as SDO-like level-1 FITS files (no network needed).
 
     Each time step gives one HMI 720 s magnetogram and one AIA image per
@@ -39,18 +42,19 @@ def command(out_dir, start, end, cadence, count, size, passbands, seed, verbose,
     change of the Sun's apparent size).  The same seed and times give
     byte-identical files.
 
-    Examples: ``solar-euv sample --out /tmp/s --count 4 --size 1024``;
-    ``solar-euv sample --out /tmp/s --start 2014-01-01 --end 2014-01-03 --size 256``
+    Examples:
+
+    \b
+      solar-euv sample --out /tmp/s --count 4 --image-size 1024
+      solar-euv sample --out /tmp/s --start 2014-01-01 --end 2014-01-03 --image-size 256
     """
     from solar_euv.exceptions import SolarEUVError
-    from solar_euv.passbands import parse_passbands
     from solar_euv.synthetic.sample import (SAMPLE_SIZES, sample_times, spread_times,
                                             write_sample)
 
-    if size not in SAMPLE_SIZES:
+    if image_size not in SAMPLE_SIZES:
         sizes = ", ".join(str(s) for s in SAMPLE_SIZES)
-        raise SolarEUVError(f"--size {size} is not supported; use one of {sizes}")
-    names = parse_passbands(passbands)
+        raise SolarEUVError(f"--image-size {image_size} is not supported; use one of {sizes}")
     if count is not None:
         if start is not None or end is not None:
             raise SolarEUVError("give either --count or --start/--end, not both")
@@ -65,8 +69,8 @@ def command(out_dir, start, end, cadence, count, size, passbands, seed, verbose,
         if verbosity > 0:
             click.echo(f"{t.isot[:19]}: {len(paths)} files")
 
-    written = write_sample(out_dir, times, size=size, passbands=names, seed=seed,
+    written = write_sample(out_dir, times, size=image_size, passbands=passbands, seed=seed,
                            progress=progress)
     if verbosity >= 0:
-        click.echo(f"wrote {len(written)} files ({len(times)} time steps, {size} px, "
+        click.echo(f"wrote {len(written)} files ({len(times)} time steps, {image_size} px, "
                    f"seed {seed}) to {out_dir}")

@@ -10,6 +10,7 @@ is skipped with one warning line and recorded
 (:class:`~solar_euv.dataset.skipped.SkipLedger`), or stops the preparation
 when ``strict``.
 """
+import contextlib
 import dataclasses
 import os
 import pathlib
@@ -149,7 +150,7 @@ def _correction_table(correction_table):
 
 def prepare_directory(raw_dir, out_dir, *, size=1024, splits="paper", passbands="all",
                       tolerance="6min", workers=None, correction_table=None, shard_size=128,
-                      strict=False, retry_skipped=False, progress=True):
+                      strict=False, retry_skipped=False, progress=True, scheduler=None):
     """Prepare the SDO files in ``raw_dir`` as TFRecord shards and manifest.json in ``out_dir``.
 
     Parameters
@@ -163,7 +164,7 @@ def prepare_directory(raw_dir, out_dir, *, size=1024, splits="paper", passbands=
     splits : str
         Date ranges (:func:`solar_euv.sdo.splits.parse_splits`), e.g.
         ``"paper"``.
-    passbands : str
+    passbands : str or sequence of str
         AIA passbands to pair and store, comma-separated, or ``"all"``.
     tolerance : str
         Largest time difference between a magnetogram and its AIA image.
@@ -179,6 +180,11 @@ def prepare_directory(raw_dir, out_dir, *, size=1024, splits="paper", passbands=
         Read again the files an earlier run into ``out_dir`` skipped.
     progress : bool
         Show progress bars.
+    scheduler : str, optional
+        Prepare the files as tasks on a Dask cluster: ``"local:N"`` (``N``
+        worker processes on this machine) or the address of a running
+        scheduler (:mod:`solar_euv.sdo.cluster`; needs the ``dask`` extra).
+        The shards are the same as without; ``workers`` is then unused.
 
     Returns
     -------
@@ -195,14 +201,13 @@ def prepare_directory(raw_dir, out_dir, *, size=1024, splits="paper", passbands=
     from solar_euv.dataset.skipped import SkipLedger
     from solar_euv.exceptions import InputError, SolarEUVWarning
     from solar_euv.passbands import HMI, parse_passbands
-    from solar_euv.sdo.pairing import pair_files
-    from solar_euv.sdo.splits import assign_splits, parse_splits
+    from solar_euv.sdo.splits import parse_splits
     from solar_euv.sdo.times import parse_tolerance
 
     raw_dir, out_dir = pathlib.Path(raw_dir), pathlib.Path(out_dir)
     workers = workers or os.cpu_count() or 1
     ranges = parse_splits(splits)
-    chosen = parse_passbands([passbands])
+    chosen = parse_passbands([passbands] if isinstance(passbands, str) else list(passbands))
     tolerance = parse_tolerance(tolerance)
     table = _correction_table(correction_table)
 
@@ -242,6 +247,27 @@ def prepare_directory(raw_dir, out_dir, *, size=1024, splits="paper", passbands=
             raise _DropMagnetogram(error.path)
 
     shown = set()
+    with contextlib.ExitStack() as stack:
+        client = None
+        if scheduler:
+            from solar_euv.sdo.cluster import dask_client
+
+            client = stack.enter_context(dask_client(scheduler))
+        manifest, pairing, assigned = _pair_and_build(
+            raw_dir, out_dir, root, files, described, failed, chosen, tolerance, ranges,
+            size, table, shard_size, progress, workers, shown, on_error, ledger, client)
+    return Preparation(out_dir, size, manifest, pairing, assigned, tolerance)
+
+
+def _pair_and_build(raw_dir, out_dir, root, files, described, failed, chosen, tolerance,
+                    ranges, size, table, shard_size, progress, workers, shown, on_error,
+                    ledger, client):
+    """Pair, split and build; pair again without a magnetogram that failed."""
+    from solar_euv.exceptions import InputError
+    from solar_euv.passbands import HMI
+    from solar_euv.sdo.pairing import pair_files
+    from solar_euv.sdo.splits import assign_splits
+
     while True:
         usable = [f for f in described if f.path not in failed or f.kind != HMI.name]
         pairing = pair_files(usable, chosen, tolerance)
@@ -257,15 +283,14 @@ def prepare_directory(raw_dir, out_dir, *, size=1024, splits="paper", passbands=
         try:
             manifest = _build(assigned, pairing, out_dir, root, size, chosen, tolerance,
                               table, ranges, shard_size, progress, workers, shown,
-                              on_error, failed, ledger)
-            break
+                              on_error, failed, ledger, client)
+            return manifest, pairing, assigned
         except _DropMagnetogram:
             continue                       # pair again without that magnetogram
-    return Preparation(out_dir, size, manifest, pairing, assigned, tolerance)
 
 
 def _build(assigned, pairing, out_dir, root, size, chosen, tolerance, table, ranges,
-           shard_size, progress, workers, shown, on_error, failed, ledger):
+           shard_size, progress, workers, shown, on_error, failed, ledger, client=None):
     """Calibrate the paired files and write the shards and manifest (one attempt)."""
     from solar_euv.dataset.build import build_dataset
     from solar_euv.passbands import HMI
@@ -274,7 +299,7 @@ def _build(assigned, pairing, out_dir, root, size, chosen, tolerance, table, ran
     def load(paths):
         return batch.prepare_files(paths, size, workers=workers, progress=progress,
                                    correction_table=table["path"], on_error="return",
-                                   shown=shown)
+                                   shown=shown, client=client)
 
     rel = (lambda p: os.path.relpath(p, root))
     metadata = {

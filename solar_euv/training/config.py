@@ -47,33 +47,107 @@ _IDENTITY = ("data", "passbands", "model", "image_size", "batch_size",
 
 @dataclasses.dataclass
 class TrainConfig:
-    """Every option of a training run (recorded in ``config.json``)."""
+    """Every option of a training run (recorded in ``config.json``).
 
-    data: str = None
-    passbands: tuple = ("171",)
-    model: str = None
-    image_size: int = None
-    iterations: int = None
-    batch_size: int = None
-    disc_layers: int = 3
-    l1_weight: float = 100.0
-    lr: float = None
-    lr_decay: str = None
-    beta1: float = 0.5
-    precision: str = "float32"
-    strategy: str = "auto"
-    run_dir: str = "runs/solar-euv"
-    resume: bool = False
-    force: bool = False
-    seed: int = 0
-    preset: str = "quick"
-    base_filters: int = None
-    validate_every: int = None
-    save_every: int = None
-    val_examples: int = None
-    hmi_limit: float = None
-    hmi_off_disk: float = 0.0
-    augment: tuple = ()
+    Each field's metadata describes its command-line option (``help``, and
+    ``choices``, ``min``/``max``/``min_open``, ``directory``,
+    ``case_sensitive``, ``cli_default``, ``cli_type`` where they apply):
+    ``solar-euv-train`` builds its options from them.
+    """
+
+    data: str = dataclasses.field(default=None, metadata={
+        "directory": True,
+        "help": "A prepared dataset directory (from `solar-euv prepare`).  Default: the "
+                "embedded synthetic sample, generated and prepared on first use into "
+                "~/.cache/solar_euv (or $SOLAR_EUV_CACHE); no network."})
+    passbands: tuple = dataclasses.field(default=("171",), metadata={
+        "help": "AIA passbands to generate, comma-separated (or repeat the option); 'all' "
+                "for one model with nine outputs."})
+    model: str = dataclasses.field(default=None, metadata={
+        "choices": ("A", "B"), "case_sensitive": False,
+        "help": "A: L1 loss only (no discriminator). B: L1 + cGAN (pix2pix), as Park et "
+                "al. 2019.  [preset: quick A, paper B]"})
+    image_size: int = dataclasses.field(default=None, metadata={
+        "help": "Training image side in pixels, a power of two from 64 to 2048 that "
+                "divides the dataset's grid (images are area-averaged down).  [preset]"})
+    iterations: int = dataclasses.field(default=None, metadata={
+        "min": 1,
+        "help": "Optimizer steps in total (one G and one D update each).  [preset]"})
+    batch_size: int = dataclasses.field(default=None, metadata={
+        "min": 1, "help": "Global batch size, divided among the replicas.  [preset]"})
+    disc_layers: int = dataclasses.field(default=3, metadata={
+        "min": 0, "max": 5,
+        "help": "PatchGAN depth: 0..5 give receptive fields 1, 16, 34, 70, 142, 286 px."})
+    l1_weight: float = dataclasses.field(default=100.0, metadata={
+        "help": "lambda: weight of the L1 loss against the cGAN loss."})
+    lr: float = dataclasses.field(default=None, metadata={
+        "min": 0, "min_open": True,
+        "help": "Adam learning rate of both networks (quick: 1e-3; paper: 2e-4, Park et "
+                "al. 2019).  [preset]"})
+    lr_decay: str = dataclasses.field(default=None, metadata={
+        "choices": LR_DECAYS,
+        "help": "none: constant rate (the paper).  linear: constant for the first half of "
+                "--iterations, then linearly to 0 (pix2pix).  [preset]"})
+    beta1: float = dataclasses.field(default=0.5, metadata={
+        "min": 0, "max": 1, "help": "Adam beta_1 of both networks (beta_2 is 0.999)."})
+    precision: str = dataclasses.field(default="float32", metadata={
+        "choices": ("auto", "float32", "mixed_bfloat16", "mixed_float16"),
+        "cli_default": "auto",
+        "help": "Keras dtype policy.  auto: mixed_float16 on GPUs with tensor cores "
+                "(compute capability 7.0+), mixed_bfloat16 on CPUs with native bfloat16 "
+                "(AVX512_BF16 or AMX), else float32; a resumed run keeps its policy.  "
+                "mixed_float16 (GPU only) loss-scales both optimizers; mixed_bfloat16 on a "
+                "CPU without native bfloat16 is emulated (about 10x slower; it warns)."})
+    strategy: str = dataclasses.field(default="auto", metadata={
+        "choices": ("auto", "default", "mirrored", "multiworker"),
+        "help": "auto: MirroredStrategy when more than one GPU is visible, else one "
+                "device.  multiworker: MultiWorkerMirroredStrategy configured by TF_CONFIG "
+                "(run the same command on every worker)."})
+    run_dir: str = dataclasses.field(default="runs/solar-euv", metadata={
+        "directory": True,
+        "help": "Where config.json, checkpoints/, backup/, logs/ (TensorBoard), "
+                "metrics.csv, snapshots/ and the final model.keras go."})
+    resume: bool = dataclasses.field(default=False, metadata={
+        "help": "Continue from RUN_DIR/backup (rerunning the same command does this too); "
+                "fails if there is no backup."})
+    force: bool = dataclasses.field(default=False, metadata={
+        "help": "Start over in a RUN_DIR that holds another run (removes its backup, "
+                "checkpoints and metrics)."})
+    seed: int = dataclasses.field(default=0, metadata={
+        "help": "Random seed (weights, shuffling, augmentation)."})
+    preset: str = dataclasses.field(default="quick", metadata={
+        "choices": tuple(PRESETS),
+        "help": "Defaults for model, size, steps, batch, filters, HMI clip and rate.  "
+                "quick: Model A, 128 px, 600 steps, batch 4, 32 base filters, +-1000 G, "
+                "rate 1e-3 decaying linearly (minutes on a laptop CPU).  paper: 1024 px, "
+                "500,000 steps, Model B, batch 1, 64 filters, +-3000 G, constant rate "
+                "2e-4.  Options given explicitly win."})
+    base_filters: int = dataclasses.field(default=None, metadata={
+        "min": 1, "max": 512,
+        "help": "Filters of the first layer of both networks (64 in the paper).  [preset]"})
+    validate_every: int = dataclasses.field(default=None, metadata={
+        "min": 1,
+        "help": "Steps between validations (the paper's CC, RE, PPE10, PPE50 on the "
+                "validation split, plus snapshots).  [preset]"})
+    save_every: int = dataclasses.field(default=None, metadata={
+        "min": 1,
+        "help": "Steps between backups and checkpoints; a killed run loses at most this "
+                "many.  [preset]"})
+    val_examples: int = dataclasses.field(default=None, metadata={
+        "min": 1, "help": "Validation examples used at each validation.  [preset]"})
+    hmi_limit: float = dataclasses.field(default=None, metadata={
+        "min": 0, "min_open": True,
+        "help": "Magnetogram clip level in Gauss, mapped to +-1 (quick: 1000, the authors' "
+                "TF2 notebook; paper: 3000, Park et al. 2019).  [preset]"})
+    hmi_off_disk: float = dataclasses.field(default=0.0, metadata={
+        "min": -1, "max": 1,
+        "help": "Network value of the magnetogram's pixels beyond 0.99 R (0: no field; "
+                "-1: the authors' TF2 notebook, several times slower to learn)."})
+    augment: tuple = dataclasses.field(default=(), metadata={
+        "cli_default": "none", "cli_type": str,
+        "help": "Augmentations besides the paper's shake, comma-separated: flips (the "
+                "eight quarter turns and mirror images of each pair), sign (the "
+                "magnetogram's sign reversed), or none."})
 
     def __post_init__(self):
         if self.preset not in PRESETS:
