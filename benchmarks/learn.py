@@ -17,7 +17,8 @@ Beside the CC of the trained models it reports the sharpness metrics of
 :func:`solar_euv.metrics.image_sharpness` (total-flux ratio and
 high-frequency power ratio), which Model B is trained for.
 
-Written to ``--out``: ``learn.json`` (every curve, score, time, the
+Written to ``--out``: ``learn_references.json`` and ``learn_runs.json``
+(the tables of ``benchmarks/results/`` that the docs render), ``learn.json`` (every curve, score, time, the
 command, the machine), ``learn.md`` (the tables) and ``learn.png`` (CC
 against steps per passband).  Examples::
 
@@ -211,6 +212,48 @@ def markdown_tables(result):
     return "\n".join(lines) + "\n"
 
 
+def results_tables(result, *, machine=None, notes=()):
+    """The results as two tables for ``benchmarks/results/`` (the docs render them).
+
+    ``learn_references.json``: oracle, oracle at the training size, per-pixel
+    fit and untrained network per passband; ``learn_runs.json``: one row per
+    run and passband with the final and the best validation CC (and its
+    step), the references beside them, flux and HF power ratios and the
+    training time.
+    """
+    refs = result["references"]
+    m = result["machine"]
+    machine = machine or (f"{m.get('cpu', '?')}, {m.get('usable_cores', m.get('cpu_count'))} "
+                          f"usable cores ({m.get('device_kind', '?')})")
+    common = {"machine": machine, "command": result["command"], "notes": list(notes)}
+    size = result["image_size"]
+    reference_rows = [[b, _fmt(refs.get("oracle", {}).get(b)),
+                       _fmt(refs.get("oracle_at_size", {}).get(b)), _fmt(refs["pixel_fit"][b]),
+                       _fmt(result["untrained"].get(b))] for b in refs["pixel_fit"]]
+    run_rows = []
+    for r in result["runs"]:
+        for b, f in r["final"].items():
+            curve = r["curve"]["CC"].get(b, [])
+            best = max(range(len(curve)), key=curve.__getitem__) if curve else None
+            run_rows.append([
+                r["name"], b, _fmt(f["CC"]),
+                "" if best is None else f"{curve[best]:.3f} ({r['curve']['steps'][best]})",
+                _fmt(refs["pixel_fit"].get(b)), _fmt(refs.get("oracle_at_size", {}).get(b)),
+                _fmt(f["FLUX"]), _fmt(f["HFP"]), f"{r['seconds']:.0f}"])
+    return {
+        "learn_references.json": dict(
+            title=f"References on the {refs['examples']} validation examples ({size} px)",
+            columns=["passband", "oracle", f"oracle at {size} px", "per-pixel fit",
+                     "untrained"], rows=reference_rows, **common),
+        "learn_runs.json": dict(
+            title=f"Validation CC after {result['iterations']} steps ({size} px, batch "
+                  f"{result['batch_size']}, rate {result['lr']} {result['lr_decay']} decay)",
+            columns=["run", "passband", "CC", "best CC (step)", "per-pixel fit",
+                     f"oracle at {size} px", "flux ratio", "HF power ratio", "training s"],
+            rows=run_rows, **common),
+    }
+
+
 def plot_curves(result, path):
     """Validation CC against steps, one panel per passband, references as lines."""
     import matplotlib
@@ -256,8 +299,11 @@ def plot_curves(result, path):
 
 def _write(out, result):
     out.mkdir(parents=True, exist_ok=True)
-    for name, text in (("learn.json", json.dumps(result, indent=1) + "\n"),
-                       ("learn.md", markdown_tables(result))):
+    files = [("learn.json", json.dumps(result, indent=1) + "\n"),
+             ("learn.md", markdown_tables(result))]
+    files += [(name, json.dumps(table, indent=1) + "\n")
+              for name, table in results_tables(result).items()]
+    for name, text in files:
         tmp = out / f".tmp-{name}"
         tmp.write_text(text)
         os.replace(tmp, out / name)

@@ -103,3 +103,38 @@ def test_a_lost_workers_file_is_run_again_elsewhere(client, tmp_path):
     assert [r[0] for r in results] == [0, 2, 4, 6, 8, 10]
     assert pathlib.Path(marker).exists()          # one worker did die
     assert os.getpid() not in {r[1] for r in results}
+
+
+def test_prepare_on_a_local_dask_cluster_writes_the_same_shards(raw, tmp_path):
+    """``solar-euv prepare --scheduler local:2`` against a plain run: same shard SHA-256s."""
+    import json
+
+    from click.testing import CliRunner
+
+    from solar_euv.cli.main import cli
+
+    shards, skipped = {}, {}
+    for name, extra in (("plain", ["--workers", "1"]), ("dask", ["--scheduler", "local:2"])):
+        out = tmp_path / name
+        result = CliRunner().invoke(cli, ["prepare", str(raw), str(out), "--image-size", "64",
+                                          "--passbands", "171,1600", "-q"] + extra)
+        assert result.exit_code == 0, result.output
+        manifest = json.loads((out / "manifest.json").read_text())
+        shards[name] = {split: [s["sha256"] for s in info.get("shards", [])]
+                        for split, info in manifest["splits"].items()}
+        skipped[name] = [entry["file"] if isinstance(entry, dict) else entry
+                         for entry in manifest["skipped"]]
+    assert shards["plain"] == shards["dask"]
+    assert sum(len(v) for v in shards["plain"].values()) >= 1
+    assert skipped["plain"] == skipped["dask"] and len(skipped["plain"]) == 1   # not_fits.fits
+
+
+def test_prepare_names_a_bad_scheduler_in_one_line(raw, tmp_path):
+    from click.testing import CliRunner
+
+    from solar_euv.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["prepare", str(raw), str(tmp_path / "out"),
+                                      "--image-size", "64", "--scheduler", "local:zero"])
+    assert result.exit_code == 1
+    assert "write local:N" in result.output and "Traceback" not in result.output

@@ -18,8 +18,13 @@ BANDS = ("171", "193")
 
 def _make_run(root, hmi_limit=2000.0, model="A"):
     """A run directory as solar-euv-train leaves it, with an untrained tiny model."""
+    import keras
+
     from solar_euv.models import build_pix2pix
 
+    # Seeded: an unseeded tiny network now and then has no live unit behind a
+    # dropout layer, and then MC dropout cannot change its output.
+    keras.utils.set_random_seed(0)
     model_obj = build_pix2pix(SIZE, model=model, out_channels=len(BANDS), base_filters=8)
     model_obj.compile(gan_weight=1.0 if model == "B" else 0.0)
     model_obj(np.zeros((1, SIZE, SIZE, 1), "float32"))
@@ -137,8 +142,12 @@ def test_mc_dropout_writes_mean_and_std(run_dir, hmi_files, tmp_path):
         assert a[0].header["PRODUCT"] == "mean" and a[0].header["MCSAMPLE"] == 3
         assert b[0].header["PRODUCT"] == "std"
         deterministic = _expected(run_dir, source)[..., 0]
-        assert not np.allclose(a[0].data, deterministic)
-        assert b[0].data.max() > 0 and np.all(b[0].data >= 0)
+        # An untrained network's outputs are about 1e-4 in network units, and
+        # dropout moves them by less than allclose's tolerance: compare exactly.
+        disk = deterministic > 0
+        assert disk.mean() > 0.3
+        assert not np.array_equal(a[0].data[disk], deterministic[disk])
+        assert b[0].data[disk].max() > 0 and np.all(b[0].data >= 0)
 
 
 def test_mc_samples_differ_and_batchnorm_stays_in_inference_mode(run_dir):

@@ -205,6 +205,10 @@ def prepare_directory(raw_dir, out_dir, *, size=1024, splits="paper", passbands=
     from solar_euv.sdo.times import parse_tolerance
 
     raw_dir, out_dir = pathlib.Path(raw_dir), pathlib.Path(out_dir)
+    if scheduler:
+        from solar_euv.sdo.cluster import parse_scheduler
+
+        parse_scheduler(scheduler)              # a bad value fails before any work
     workers = workers or os.cpu_count() or 1
     ranges = parse_splits(splits)
     chosen = parse_passbands([passbands] if isinstance(passbands, str) else list(passbands))
