@@ -70,10 +70,16 @@ if os.environ.get("SOLAR_EUV_DOCS_INTERSPHINX", "0") != "1":
 benchmark_results_dir = "../benchmarks/results"
 
 _run_gallery = os.environ.get("SOLAR_EUV_GALLERY", "1") != "0"
+# The examples share one small dataset and one tiny trained run
+# (docs/examples/gallery_data.py, imported by them; not an example itself).
+sys.path.insert(0, str(HERE / "examples"))
+if "SOLAR_EUV_GALLERY_DIR" not in os.environ:
+    os.environ["SOLAR_EUV_GALLERY_DIR"] = tempfile.mkdtemp(prefix="solar-euv-gallery-")
 sphinx_gallery_conf = {
     "examples_dirs": "examples",
     "gallery_dirs": "generated/gallery",
     "filename_pattern": r"/plot_" if _run_gallery else r"^$",
+    "ignore_pattern": r"(__init__|gallery_data)\.py",
     "plot_gallery": "True" if _run_gallery else "False",
     "within_subsection_order": "FileNameSortKey",
     "download_all_examples": False,

@@ -339,3 +339,58 @@ def test_fetch_mdi_magnetograms_from_jsoc(tmp_path, monkeypatch):
         "mdi.fd_M_96m_lev182.20101015_191200_TAI.data.fits"]
     assert "2 downloaded" in result.output and "1 steps without" in result.output
     assert "missing: mdi at 2010-10-15T22:00:00.000Z" in result.output
+
+
+class SlowOpener(FakeOpener):
+    """FakeOpener that holds each transfer a moment and counts transfers at once."""
+
+    def __init__(self):
+        super().__init__()
+        import threading
+
+        self.lock, self.active, self.most = threading.Lock(), 0, 0
+
+    def __call__(self, request, timeout=None):
+        import time
+
+        with self.lock:
+            self.active += 1
+            self.most = max(self.most, self.active)
+        try:
+            time.sleep(0.05)
+            return super().__call__(request, timeout)
+        finally:
+            with self.lock:
+                self.active -= 1
+
+
+def test_fetch_jobs_downloads_in_parallel_with_the_same_result(tmp_path):
+    one, many = tmp_path / "one", tmp_path / "many"
+    serial = fetch(STEPS[0], STEPS[-1], one, passbands="171", email="me@example.org",
+                   client=recorded_client(), opener=FakeOpener(), retry_pause=0)
+    opener = SlowOpener()
+    parallel = fetch(STEPS[0], STEPS[-1], many, passbands="171", email="me@example.org",
+                     client=recorded_client(), opener=opener, retry_pause=0, jobs=3,
+                     bar=True)
+    assert opener.most > 1                       # transfers overlapped
+    assert [p.name for p in parallel.downloaded] == [p.name for p in serial.downloaded]
+    assert sorted(parallel.missing) == sorted(serial.missing)
+    for path in serial.downloaded:
+        assert (many / path.name).read_bytes() == path.read_bytes()
+    with pytest.raises(SolarEUVError, match="jobs must be at least 1"):
+        fetch(STEPS[0], STEPS[-1], many, passbands="171", email="me@example.org",
+              client=recorded_client(), opener=opener, jobs=0)
+
+
+def test_fetch_jobs_stops_at_a_failed_file_and_keeps_the_others(tmp_path):
+    class Refusing(FakeOpener):
+        def __call__(self, request, timeout=None):
+            if "1002" in request.full_url or "120012" in request.full_url:
+                raise urllib.error.HTTPError(request.full_url, 404, "Not Found", {}, None)
+            return super().__call__(request, timeout)
+
+    with pytest.raises(FetchError, match="failed after 1 attempts .HTTP 404"):
+        fetch(STEPS[0], STEPS[-1], tmp_path, passbands="171", email="me@example.org",
+              client=recorded_client(), opener=Refusing(), retry_pause=0, retries=0, jobs=4)
+    assert not list(tmp_path.glob("*.part"))
+    assert list(tmp_path.glob("hmi.M_720s.*.fits"))   # the magnetograms came first

@@ -11,43 +11,13 @@ run directory's ``metrics.csv``.
 """
 import csv
 import json
-import os
-import pathlib
-import tempfile
 
 import matplotlib.pyplot as plt
-import numpy as np
-from click.testing import CliRunner
 
-from solar_euv.cli.main import cli
 from solar_euv.passbands import PASSBAND_NAMES
-from solar_euv.training import TrainConfig, train
+from gallery_data import prepared_data, trained_run, work_dir  # docs/examples/gallery_data.py
 
-work = pathlib.Path(os.environ.get("SOLAR_EUV_GALLERY_DIR") or tempfile.mkdtemp())
-
-def prepared_data(work):
-    """16 synthetic time steps over 2011-2017 at 128 px, prepared into TFRecords."""
-    data = work / "data"
-    if not (data / "manifest.json").exists():
-        for args in (["sample", "--out", str(work / "raw"), "--count", "16", "--image-size", "128",
-                      "-q"],
-                     ["prepare", str(work / "raw"), str(data), "--image-size", "128",
-                      "--workers", "1", "-q"]):
-            result = CliRunner().invoke(cli, args)
-            assert result.exit_code == 0, result.output
-    return data
-
-
-def trained_run(work):
-    """A tiny Model A of the nine passbands at 64 px (30 steps), trained once."""
-    run = work / "run"
-    if not (run / "model.keras").exists():
-        config = TrainConfig(data=str(prepared_data(work)), passbands=PASSBAND_NAMES,
-                             model="A", image_size=64, base_filters=8, batch_size=2,
-                             iterations=30, validate_every=10, save_every=10,
-                             val_examples=4, precision="float32", run_dir=str(run))
-        train(config, verbose=0)
-    return run
+work = work_dir()
 
 
 ###############################################################################
@@ -63,6 +33,22 @@ print({name: split["examples"] for name, split in manifest["splits"].items()})
 
 run = trained_run(work)
 print(sorted(p.name for p in run.iterdir()))
+
+###############################################################################
+# ``trained_run`` (``docs/examples/gallery_data.py``, shared by the examples
+# that need a model) is these two lines; ``config.json`` records every option:
+#
+# .. code-block:: python
+#
+#     config = TrainConfig(data=str(data), passbands=PASSBAND_NAMES, model="A",
+#                          image_size=64, base_filters=8, batch_size=2, iterations=30,
+#                          validate_every=10, save_every=10, val_examples=4,
+#                          precision="float32", run_dir=str(work / "run"))
+#     train(config, verbose=0)
+
+options = json.loads((run / "config.json").read_text())["options"]
+print({k: options[k] for k in ("model", "passbands", "image_size", "iterations", "lr",
+                               "lr_decay", "batch_size")})
 
 ###############################################################################
 # The learning curves: validation L1 and the CC of each passband.

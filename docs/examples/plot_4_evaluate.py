@@ -8,42 +8,15 @@ pixels) and prints the paper's table beside Park et al. (2019)'s figures.  It
 also writes the per-image scores, used here for a scatter plot.
 """
 import csv
-import os
-import pathlib
-import tempfile
 
 import matplotlib.pyplot as plt
 from click.testing import CliRunner
 
 from solar_euv.cli.main import cli
 from solar_euv.passbands import PASSBAND_NAMES
-from solar_euv.training import TrainConfig, train
+from gallery_data import prepared_data, trained_run, work_dir  # docs/examples/gallery_data.py
 
-work = pathlib.Path(os.environ.get("SOLAR_EUV_GALLERY_DIR") or tempfile.mkdtemp())
-
-def prepared_data(work):
-    """16 synthetic time steps over 2011-2017 at 128 px, prepared into TFRecords."""
-    data = work / "data"
-    if not (data / "manifest.json").exists():
-        for args in (["sample", "--out", str(work / "raw"), "--count", "16", "--image-size", "128",
-                      "-q"],
-                     ["prepare", str(work / "raw"), str(data), "--image-size", "128",
-                      "--workers", "1", "-q"]):
-            result = CliRunner().invoke(cli, args)
-            assert result.exit_code == 0, result.output
-    return data
-
-
-def trained_run(work):
-    """A tiny Model A of the nine passbands at 64 px (30 steps), trained once."""
-    run = work / "run"
-    if not (run / "model.keras").exists():
-        config = TrainConfig(data=str(prepared_data(work)), passbands=PASSBAND_NAMES,
-                             model="A", image_size=64, base_filters=8, batch_size=2,
-                             iterations=30, validate_every=10, save_every=10,
-                             val_examples=4, precision="float32", run_dir=str(run))
-        train(config, verbose=0)
-    return run
+work = work_dir()
 
 
 run, data = trained_run(work), prepared_data(work)

@@ -32,10 +32,12 @@ __all__ = ["command"]
                    "[default: 6min; 48min with --instrument mdi].")
 @click.option("--retries", type=click.IntRange(0, 20), default=3, show_default=True,
               help="Download retries per file.")
+@click.option("--jobs", type=click.IntRange(1, 32), default=4, show_default=True,
+              help="Files downloaded at once (one progress bar over all of them).")
 @click.option("--dry-run", is_flag=True, help="Query and list the records; download nothing.")
 @verbosity_options
 def command(out_dir, start, end, cadence, passbands, instrument, no_hmi, email, tolerance,
-            retries, dry_run, verbose, quiet):
+            retries, jobs, dry_run, verbose, quiet):
     """Download, into OUT_DIR, the magnetogram (hmi.M_720s, or mdi.fd_M_96m_lev182
     with --instrument mdi) and the AIA level-1 image of each passband nearest
     to every step of a time grid.
@@ -57,7 +59,8 @@ def command(out_dir, start, end, cadence, passbands, instrument, no_hmi, email, 
         tolerance = "48min" if instrument == "mdi" else "6min"
     result = fetch(start, end, out_dir, cadence=cadence, passbands=passbands, hmi=not no_hmi,
                    email=email, tolerance=tolerance, retries=retries, dry_run=dry_run,
-                   progress=say, instrument=instrument)
+                   progress=say, instrument=instrument, jobs=jobs,
+                   bar=say is None and quiet == 0)
     if dry_run and quiet < 2:
         for record in result.planned:
             click.echo(f"{record.step}  {record.channel:>4}  {series_for(record.channel)}"

@@ -136,7 +136,7 @@ def _export(client, channel, records, email, timeout):
 
 def fetch(start, end, out_dir, *, cadence="6h", passbands="all", hmi=True, email=None,
           tolerance="6min", retries=3, retry_pause=5.0, timeout=600, dry_run=False,
-          client=None, opener=None, progress=None, instrument="hmi"):
+          client=None, opener=None, progress=None, instrument="hmi", jobs=1, bar=False):
     """Download magnetograms and AIA images nearest to each grid step.
 
     Parameters
@@ -171,6 +171,11 @@ def fetch(start, end, out_dir, *, cadence="6h", passbands="all", hmi=True, email
         Called as ``progress(message)`` for each step of work.
     instrument : {"hmi", "mdi"}
         Magnetograms from ``hmi.M_720s`` or ``mdi.fd_M_96m_lev182``.
+    jobs : int
+        Files downloaded at once (threads; JSOC serves each export's files
+        from one host, so a few are enough).
+    bar : bool
+        Show one progress bar (tqdm, on stderr) over every file to download.
 
     Returns
     -------
@@ -203,43 +208,107 @@ def fetch(start, end, out_dir, *, cadence="6h", passbands="all", hmi=True, email
             client = _default_client(email)
         except (*NETWORK_ERRORS, OSError) as err:
             raise offline_error(err) from None
+    if int(jobs) < 1:
+        raise SolarEUVError(f"jobs must be at least 1; received {jobs}")
     result = FetchResult()
-    for channel in channels:
-        say(f"querying {series_for(channel)} {channel}")
-        chosen = select_nearest(_query(client, grid_query(channel, start, end, cadence)),
-                                steps, channel, tolerance)
-        for key, record in list(chosen.items()):
-            if record is None:
-                window = _query(client, window_query(channel, key, tolerance))
-                chosen[key] = select_nearest(window, [key], channel, tolerance)[key]
-        todo = []
-        for key, record in chosen.items():
-            if record is None:
-                result.missing.append((channel, key))
-                continue
-            result.planned.append(record)
-            target = out_dir / record.filename
-            if target.exists():
-                result.skipped.append(target)
-            elif record not in todo:
-                todo.append(record)
-        if dry_run or not todo:
-            continue
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for first in range(0, len(todo), _EXPORT_BATCH):
-            batch = todo[first:first + _EXPORT_BATCH]
-            say(f"exporting {len(batch)} {channel} records")
-            pairs = _export(client, channel, batch, email, timeout)
-            for record, url in pairs:
-                target = out_dir / record.filename
-                if download(url, target, retries=retries, pause=retry_pause, opener=opener):
-                    result.downloaded.append(target)
-                else:
-                    result.skipped.append(target)
-                say(f"{target.name}")
-            served = {record for record, _ in pairs}
-            for record in batch:
-                if record not in served:     # JSOC exported no file for it
-                    result.planned.remove(record)
-                    result.missing.append((channel, record.step))
+    files = _Progress(bar)
+    try:
+        for channel in channels:
+            _fetch_channel(client, channel, steps, start, end, cadence, tolerance, out_dir,
+                           result, files, say, dry_run=dry_run, email=email, timeout=timeout,
+                           retries=retries, retry_pause=retry_pause, opener=opener,
+                           jobs=int(jobs))
+    finally:
+        files.close()
     return result
+
+
+def _fetch_channel(client, channel, steps, start, end, cadence, tolerance, out_dir, result,
+                   files, say, *, dry_run, email, timeout, retries, retry_pause, opener, jobs):
+    """Query, choose, export and download the records of one channel into ``result``."""
+    say(f"querying {series_for(channel)} {channel}")
+    chosen = select_nearest(_query(client, grid_query(channel, start, end, cadence)),
+                            steps, channel, tolerance)
+    for key, record in list(chosen.items()):
+        if record is None:
+            window = _query(client, window_query(channel, key, tolerance))
+            chosen[key] = select_nearest(window, [key], channel, tolerance)[key]
+    todo = []
+    for key, record in chosen.items():
+        if record is None:
+            result.missing.append((channel, key))
+            continue
+        result.planned.append(record)
+        target = out_dir / record.filename
+        if target.exists():
+            result.skipped.append(target)
+        elif record not in todo:
+            todo.append(record)
+    if dry_run or not todo:
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files.add(len(todo))
+    for first in range(0, len(todo), _EXPORT_BATCH):
+        batch = todo[first:first + _EXPORT_BATCH]
+        say(f"exporting {len(batch)} {channel} records")
+        pairs = _export(client, channel, batch, email, timeout)
+
+        def one(pair):
+            record, url = pair
+            target = out_dir / record.filename
+            return target, download(url, target, retries=retries, pause=retry_pause,
+                                    opener=opener)
+
+        for target, fresh in _in_order(one, pairs, jobs):
+            (result.downloaded if fresh else result.skipped).append(target)
+            files.update()
+            say(f"{target.name}")
+        served = {record for record, _ in pairs}
+        for record in batch:
+            if record not in served:     # JSOC exported no file for it
+                result.planned.remove(record)
+                result.missing.append((channel, record.step))
+                files.update()
+
+
+def _in_order(func, items, jobs):
+    """``func`` over ``items`` on ``jobs`` threads; results in item order."""
+    if jobs <= 1 or len(items) <= 1:
+        yield from map(func, items)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="fetch") as pool:
+        futures = [pool.submit(func, item) for item in items]
+        try:
+            for future in futures:
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()             # a failed file: start no further downloads
+
+
+class _Progress:
+    """One tqdm bar over every file to download (or nothing)."""
+
+    def __init__(self, enabled):
+        self._bar = None
+        if enabled:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:  # tqdm is optional: no bar without it
+                return
+            self._bar = tqdm(total=0, unit="file", desc="fetch", leave=False)
+
+    def add(self, n):
+        if self._bar is not None:
+            self._bar.total += n
+            self._bar.refresh()
+
+    def update(self):
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()
