@@ -331,10 +331,10 @@ def test_precision_auto_is_recorded_and_a_resumed_run_keeps_it(prepared_sample, 
 
 def test_precision_mixed_bfloat16_without_native_bfloat16_warns(prepared_sample, tmp_path,
                                                                monkeypatch):
-    from solar_euv import device
+    from solar_euv.device import precision
     from solar_euv.exceptions import SolarEUVWarning
 
-    monkeypatch.setattr(device, "_warned", set())
+    monkeypatch.setattr(precision, "_warned", set())
     monkeypatch.setenv("SOLAR_EUV_DEVICE_KIND", "cpu-avx2")
     with pytest.warns(SolarEUVWarning, match="emulated, about 10x slower than float32"):
         result = _run(["--data", str(prepared_sample), "--precision", "mixed_bfloat16",
