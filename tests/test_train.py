@@ -348,7 +348,7 @@ def test_precision_mixed_bfloat16_without_native_bfloat16_warns(prepared_sample,
 
 def test_default_data_dir_prepares_the_sample_once_through_the_library(tmp_path, monkeypatch):
     """The embedded sample is prepared by solar_euv.dataset.preparing, not the CLI."""
-    from solar_euv.sdo import synthetic
+    from solar_euv.synthetic import sample as synthetic
     from solar_euv.training import default_data_dir
 
     raw = tmp_path / "sample-v2"

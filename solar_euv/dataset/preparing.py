@@ -180,11 +180,12 @@ def prepare_directory(raw_dir, out_dir, *, size=1024, splits="paper", passbands=
         Read again the files an earlier run into ``out_dir`` skipped.
     progress : bool
         Show progress bars.
-    scheduler : str, optional
+    scheduler : str or distributed.Client, optional
         Prepare the files as tasks on a Dask cluster: ``"local:N"`` (``N``
-        worker processes on this machine) or the address of a running
-        scheduler (:mod:`solar_euv.sdo.cluster`; needs the ``dask`` extra).
-        The shards are the same as without; ``workers`` is then unused.
+        worker processes on this machine), the address of a running
+        scheduler (:mod:`solar_euv.sdo.cluster`; needs the ``dask`` extra),
+        or a client the caller already holds (left open).  The shards are
+        the same as without; ``workers`` is then unused.
 
     Returns
     -------
@@ -205,7 +206,7 @@ def prepare_directory(raw_dir, out_dir, *, size=1024, splits="paper", passbands=
     from solar_euv.sdo.times import parse_tolerance
 
     raw_dir, out_dir = pathlib.Path(raw_dir), pathlib.Path(out_dir)
-    if scheduler:
+    if isinstance(scheduler, str):
         from solar_euv.sdo.cluster import parse_scheduler
 
         parse_scheduler(scheduler)              # a bad value fails before any work
@@ -253,10 +254,12 @@ def prepare_directory(raw_dir, out_dir, *, size=1024, splits="paper", passbands=
     shown = set()
     with contextlib.ExitStack() as stack:
         client = None
-        if scheduler:
+        if isinstance(scheduler, str):
             from solar_euv.sdo.cluster import dask_client
 
             client = stack.enter_context(dask_client(scheduler))
+        elif scheduler is not None:
+            client = scheduler                  # a distributed.Client of the caller
         manifest, pairing, assigned = _pair_and_build(
             raw_dir, out_dir, root, files, described, failed, chosen, tolerance, ranges,
             size, table, shard_size, progress, workers, shown, on_error, ledger, client)

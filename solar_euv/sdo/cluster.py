@@ -19,7 +19,12 @@ import re
 
 from solar_euv.exceptions import SolarEUVError
 
-__all__ = ["parse_scheduler", "dask_client", "map_in_order"]
+__all__ = ["parse_scheduler", "dask_client", "warm_up", "map_in_order"]
+
+#: What a worker imports before its first file (seconds of imports: sunpy,
+#: astropy, skimage, aiapy), done once per worker by :func:`warm_up`.
+WORKER_MODULES = ("solar_euv.sdo.batch", "solar_euv.sdo.prep", "sunpy.map",
+                  "skimage.transform", "astropy.io.fits")
 
 _LOCAL = re.compile(r"local:(\d+)$")
 
@@ -83,6 +88,7 @@ def dask_client(spec, *, timeout=30):
         with distributed.LocalCluster(n_workers=value, threads_per_worker=1, processes=True,
                                       dashboard_address=None) as cluster, \
                 distributed.Client(cluster) as client:
+            warm_up(client)
             yield client
         return
     try:
@@ -92,7 +98,29 @@ def dask_client(spec, *, timeout=30):
                             f"({' '.join(str(err).split()) or type(err).__name__}); is it "
                             "running, and is the address right?") from None
     with client:
+        warm_up(client)
         yield client
+
+
+def _import_modules(names):
+    import importlib
+
+    from solar_euv.sdo.thirdparty import aiapy_calibrate
+
+    aiapy_calibrate()
+    for name in names:
+        importlib.import_module(name)
+    return len(names)
+
+
+def warm_up(client):
+    """Import the preparation's modules on every worker of ``client`` now.
+
+    A worker otherwise imports them (several seconds) when its first file
+    arrives; :func:`dask_client` calls this for the clusters it starts or
+    joins.
+    """
+    client.run(_import_modules, WORKER_MODULES)
 
 
 def map_in_order(client, func, jobs, *, retries=1):
