@@ -41,10 +41,9 @@ def command(saved_model, magnetograms, out, request_json, verbose, quiet):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import numpy as np
     import tensorflow as tf
-    from astropy.io import fits
 
-    from solar_euv.atomic import atomic_path
     from solar_euv.exceptions import InputError
+    from solar_euv.products import write_fits
     from solar_euv.sdo.grid import common_grid_header
     from solar_euv.sdo.io import read_sdo
     from solar_euv.sdo.prep import prepare_hmi
@@ -82,9 +81,7 @@ def command(saved_model, magnetograms, out, request_json, verbose, quiet):
                                             "MODEL": str(meta.get("source"))[-68:],
                                             "SOURCE": pathlib.Path(image.path).name[-68:]})
             target = out / f"{stem}.{band}.fits"
-            with atomic_path(target) as tmp:
-                fits.PrimaryHDU(data.astype(np.float32), header).writeto(tmp,
-                                                                         overwrite=True)
+            write_fits(target, data, header)
             if verbose - quiet >= 0:
                 click.echo(target)
 

@@ -1,17 +1,8 @@
 """Find and download HMI or MDI magnetograms and AIA level-1 images from JSOC (drms).
 
-For every step of a time grid (``start`` to ``end`` every ``cadence``, UTC)
-and every channel, the record nearest in time (``T_OBS``) within a tolerance
-and not flagged unusable by its ``QUALITY`` word (see
-:func:`solar_euv.sdo.quality.quality_problems`) is selected:
-
-* HMI: ``hmi.M_720s`` (segment ``magnetogram``);
-* SOHO/MDI (channel ``"mdi"``, 1996-2011): ``mdi.fd_M_96m_lev182`` (segment
-  ``data``), one magnetogram every 96 minutes, so a tolerance of up to 48
-  minutes finds one for every step; its ``QUALITY`` word is not judged;
-* AIA EUV (94, 131, 171, 193, 211, 304, 335 A): ``aia.lev1_euv_12s``
-  (segment ``image``);
-* AIA UV (1600, 1700 A): ``aia.lev1_uv_24s`` (segment ``image``).
+For every step of a time grid and every channel, the record nearest in time
+within a tolerance and not flagged unusable by its ``QUALITY`` word is
+selected (the series, segments and the choice: :mod:`solar_euv.sdo.jsoc_query`).
 
 Queries: one query per channel on the grid (``series[start/span@cadence]``,
 JSOC's slotted sampling, times in TAI as JSOC writes them); steps whose

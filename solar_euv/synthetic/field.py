@@ -24,14 +24,9 @@ Active regions
     Regions and all features rotate at the Snodgrass differential rotation
     rate (synodic, as seen from Earth).
 Mixed-polarity network
-    Lanes of about 80 G along the zero contours of a supergranule-scale random
-    field (cells of about 30 Mm), with clumpy strength; the polarity is random
-    on a 3 deg scale with a bias from a 27-day large-scale pattern and from the
-    polar fields (about 6 G plus unipolar network above ~60 deg; at the start
-    of a cycle the north pole has the sign of that cycle's northern leading
-    polarity, reversing over two years centred 5.5 yr into the cycle), so that
-    some areas are unipolar (these become coronal holes).  The pattern
-    is renewed every 2 days, smoothly (two random maps blended with cosine weights).
+    Lanes of about 80 G along the zero contours of a supergranule-scale
+    random field, partly unipolar (coronal holes), renewed every 2 days; see
+    :mod:`solar_euv.synthetic.network`.
 Noise
     Added by the instrument model (:mod:`solar_euv.synthetic.sun`), not here.
 
