@@ -123,7 +123,6 @@ def run_learning_benchmark(out, *, passbands, models=("A", "B"), nine=True, step
     from solar_euv.models import build_generator, load_model
     from solar_euv.passbands import PASSBAND_NAMES
     from solar_euv.reference import reference_scores
-    from solar_euv.scaling import Scaling
     from solar_euv.training import TrainConfig, default_data_dir, train
 
     out = pathlib.Path(out)
@@ -134,7 +133,7 @@ def run_learning_benchmark(out, *, passbands, models=("A", "B"), nine=True, step
     common = dict(image_size=image_size, iterations=steps, validate_every=validate_every,
                   **options)
     probe = TrainConfig(data=str(data), passbands=tuple(PASSBAND_NAMES), model="A", **common)
-    scaling = Scaling(hmi_limit=probe.hmi_limit, hmi_off_disk=probe.hmi_off_disk)
+    scaling = probe.scaling()
     echo("references: per-pixel fit" + (", oracle" if sun_seed is not None else ""))
     bands = [b for b in PASSBAND_NAMES if b in passbands or nine]
     refs = reference_scores(data, "validation", bands, probe.image_size,
@@ -152,6 +151,7 @@ def run_learning_benchmark(out, *, passbands, models=("A", "B"), nine=True, step
               "iterations": probe.iterations, "validate_every": probe.validate_every,
               "batch_size": probe.batch_size, "lr": probe.lr, "lr_decay": probe.lr_decay,
               "hmi_limit": probe.hmi_limit, "hmi_off_disk": probe.hmi_off_disk,
+              "hmi_asinh": probe.hmi_asinh, "mask_radius": probe.mask_radius,
               "options": options, "references": refs,
               "untrained": {b: untrained[b]["CC"] for b in bands}, "runs": []}
     jobs = [(m, (b,)) for m in models for b in passbands]

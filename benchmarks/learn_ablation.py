@@ -59,6 +59,8 @@ def main(argv=None):
     p.add_argument("--offdisk", type=float, default=-1.0,
                    help="network value of the magnetogram beyond 0.99 R")
     p.add_argument("--size", type=int, default=128)
+    p.add_argument("--mask-radius", type=float, default=0.99,
+                   help="radius (solar radii) beyond which input and target are off-disk")
     p.add_argument("--augment", default="none", choices=("none", "flips", "sign", "flips+sign"),
                    help="random flips/quarter turns of image pairs and/or magnetogram sign")
     p.add_argument("--seed", type=int, default=0)
@@ -76,7 +78,7 @@ def main(argv=None):
     bands, data = _load(a.data or default_data_dir(), a.size)
     c = bands.index(a.band)
     n = a.size
-    inside = disk_mask(n, 0.99)
+    inside = disk_mask(n, a.mask_radius)
     scaling = Scaling(hmi_limit=a.limit)
 
     def net_in(g):

@@ -86,6 +86,7 @@ def output_header(trained, time, passband, *, source, product="generated", sampl
         "MASKRAD": (s.mask_radius if s.mask_off_disk else 0.0,
                     "[R_sun] beyond this, input HMIOFFDK, output 0"),
         "HMIOFFDK": (s.hmi_off_disk, "network value of off-disk magnetogram pixels"),
+        "HMIASINH": (s.hmi_asinh, "[G] asinh input softening (0: linear)"),
         "MCSAMPLE": (int(samples), "MC-dropout samples (0: dropout off)"),
         "EXPTIME": (1.0, "[s] data are DN/s"),
     }

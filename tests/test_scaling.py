@@ -79,3 +79,20 @@ def test_magnetogram_off_disk_value_and_legacy_dicts():
     old = {k: v for k, v in s.to_dict().items() if k != "hmi_off_disk"}
     assert Scaling.from_dict(old).hmi_off_disk == -1.0
     assert Scaling.from_dict(s.to_dict()) == s
+
+
+def test_asinh_magnetogram_scaling_compresses_strong_fields_and_inverts():
+    s = Scaling(hmi_limit=1000.0, hmi_asinh=30.0)
+    g = np.array([-5000.0, -1000.0, -30.0, 0.0, 30.0, 300.0, 1000.0, np.nan])
+    x = s.hmi_to_network(g)
+    norm = np.arcsinh(1000.0 / 30.0)
+    np.testing.assert_allclose(x, [-1, -1, -np.arcsinh(1) / norm, 0, np.arcsinh(1) / norm,
+                                   np.arcsinh(10) / norm, 1, 0], rtol=1e-6)
+    # Linear below the softening field, logarithmic above: 1 kG is 1.4x 300 G, not 3.3x.
+    assert 1.3 < x[6] / x[5] < 1.5
+    np.testing.assert_allclose(s.hmi_from_network(x[1:7]), g[1:7], rtol=1e-4)
+    # The default (and every dictionary written before the field) is the paper's linear map.
+    assert Scaling().hmi_asinh == 0.0
+    old = {k: v for k, v in s.to_dict().items() if k != "hmi_asinh"}
+    assert Scaling.from_dict(old).hmi_asinh == 0.0
+    assert Scaling.from_dict(s.to_dict()) == s

@@ -13,8 +13,9 @@ from test_records import SIZE, write_dataset, write_raw
 BANDS = ("171", "193")
 SCALINGS = [Scaling(),
             Scaling(hmi_limit=1000.0, aia_log_max=12.0, mask_radius=0.9, hmi_off_disk=-1.0),
-            Scaling(mask_off_disk=False)]
-IDS = ["default", "other-limits-legacy-off-disk", "unmasked"]
+            Scaling(mask_off_disk=False),
+            Scaling(hmi_limit=1000.0, hmi_asinh=30.0, mask_radius=1.0)]
+IDS = ["default", "other-limits-legacy-off-disk", "unmasked", "asinh-whole-disk"]
 
 
 @pytest.fixture(scope="module")

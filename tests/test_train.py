@@ -147,6 +147,19 @@ def test_rerun_same_command_resumes_and_other_config_is_refused(prepared_sample,
     assert "Traceback" not in other.output
     forced = _run(args + ["--iterations", "2", "--lr", "5e-4", "--force"])
     assert forced.exit_code == 0 and "done: 2 steps" in forced.output
+    # A run directory written before --hmi-asinh and --mask-radius existed
+    # computed the linear input and the 0.99 R mask: resumed with those
+    # values, refused (naming them) with the quick preset's new ones.
+    config = json.loads((run / "config.json").read_text())
+    for key in ("hmi_asinh", "mask_radius"):
+        del config["identity"][key]
+    (run / "config.json").write_text(json.dumps(config))
+    new = _run(args + ["--iterations", "2", "--lr", "5e-4"])
+    assert new.exit_code == 1
+    assert "different configuration (hmi_asinh, mask_radius differ)" in new.output
+    old = _run(args + ["--iterations", "2", "--lr", "5e-4", "--hmi-asinh", "0",
+                       "--mask-radius", "0.99"])
+    assert old.exit_code == 0 and "resuming from step 2" in old.output
 
 
 @pytest.mark.parametrize("args,message", [

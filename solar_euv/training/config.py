@@ -3,7 +3,7 @@ import dataclasses
 
 from solar_euv.exceptions import SolarEUVError
 
-__all__ = ["PRESETS", "LR_DECAYS", "AUGMENTATIONS", "TrainConfig"]
+__all__ = ["PRESETS", "LR_DECAYS", "AUGMENTATIONS", "LEGACY_IDENTITY", "TrainConfig"]
 
 #: Settings each preset gives to options left unset on the command line.
 PRESETS = {
@@ -19,13 +19,20 @@ PRESETS = {
     # whole validation split, the examples the closing line's references use.
     # Model A: in 600 steps Model B reaches a lower CC (0.59 against 0.77 for
     # 171 A on the sample, docs/learning.md); its cGAN needs more steps.
+    # The magnetogram enters as asinh(B / 30 G) (linear below 30 G, logarithmic
+    # above) and the mask keeps the whole disk (1.0 R) the paper's metrics score:
+    # with the linear input, 1600 and 304 A decline after 1000 steps (strong-field
+    # pixels painted 5-10x too bright); with the notebook's 0.99 R mask the
+    # model outputs 0 DN/s on the disk's outermost ring (docs/learning.md).
     "quick": {"model": "A", "image_size": 128, "iterations": 600, "batch_size": 4,
               "base_filters": 32, "validate_every": 200, "save_every": 100,
-              "val_examples": 64, "hmi_limit": 1000.0, "lr": 1e-3, "lr_decay": "linear"},
+              "val_examples": 64, "hmi_limit": 1000.0, "lr": 1e-3, "lr_decay": "linear",
+              "hmi_asinh": 30.0, "mask_radius": 1.0},
     # Park et al. 2019: 1024 px, batch 1, 500,000 iterations.
     "paper": {"model": "B", "image_size": 1024, "iterations": 500_000, "batch_size": 1,
               "base_filters": 64, "validate_every": 10_000, "save_every": 5_000,
-              "val_examples": 64, "hmi_limit": 3000.0, "lr": 2e-4, "lr_decay": "none"},
+              "val_examples": 64, "hmi_limit": 3000.0, "lr": 2e-4, "lr_decay": "none",
+              "hmi_asinh": 0.0, "mask_radius": 0.99},
 }
 
 #: Training augmentations besides the paper's shake: the names of
@@ -42,7 +49,11 @@ LR_DECAYS = ("none", "linear")
 _IDENTITY = ("data", "passbands", "model", "image_size", "batch_size",
              "disc_layers", "l1_weight", "lr", "lr_decay", "beta1", "precision", "seed",
              "base_filters", "validate_every", "save_every", "val_examples", "hmi_limit",
-             "hmi_off_disk", "augment")
+             "hmi_off_disk", "augment", "hmi_asinh", "mask_radius")
+
+#: Identity values of options added later, for run directories written before them
+#: (such a run computed with these values).
+LEGACY_IDENTITY = {"augment": [], "hmi_asinh": 0.0, "mask_radius": 0.99}
 
 
 @dataclasses.dataclass
@@ -141,8 +152,18 @@ class TrainConfig:
                 "TF2 notebook; paper: 3000, Park et al. 2019).  [preset]"})
     hmi_off_disk: float = dataclasses.field(default=0.0, metadata={
         "min": -1, "max": 1,
-        "help": "Network value of the magnetogram's pixels beyond 0.99 R (0: no field; "
+        "help": "Network value of the magnetogram's pixels beyond --mask-radius (0: no field; "
                 "-1: the authors' TF2 notebook, several times slower to learn)."})
+    hmi_asinh: float = dataclasses.field(default=None, metadata={
+        "min": 0,
+        "help": "Softening field in Gauss of the arcsinh magnetogram scaling "
+                "asinh(B / s) / asinh(limit / s); 0: linear B / limit, the paper (quick: 30, "
+                "paper: 0).  [preset]"})
+    mask_radius: float = dataclasses.field(default=None, metadata={
+        "min": 0.5, "max": 1.2,
+        "help": "Radius in R_sun beyond which input and target are off-disk (quick: 1.0, "
+                "the disk the paper's metrics score; paper: 0.99, the authors' TF2 "
+                "notebook).  [preset]"})
     augment: tuple = dataclasses.field(default=(), metadata={
         "cli_default": "none", "cli_type": str,
         "help": "Augmentations besides the paper's shake, comma-separated: flips (the "
@@ -162,6 +183,13 @@ class TrainConfig:
         if self.lr_decay not in LR_DECAYS:
             raise SolarEUVError(f"unknown --lr-decay {self.lr_decay!r}; choose "
                                 + " or ".join(LR_DECAYS))
+
+    def scaling(self):
+        """The :class:`~solar_euv.scaling.Scaling` of this run's network units."""
+        from solar_euv.scaling import Scaling
+
+        return Scaling(hmi_limit=self.hmi_limit, hmi_off_disk=self.hmi_off_disk,
+                       hmi_asinh=self.hmi_asinh, mask_radius=self.mask_radius)
 
     def identity(self):
         """The options a resumed run must share with the run it continues.

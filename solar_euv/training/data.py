@@ -77,7 +77,7 @@ def resolve_data(config, echo=print):
     if not (data_dir / "manifest.json").is_file():
         raise InputError(data_dir, "is not a prepared dataset (no manifest.json); make one "
                                    "with `solar-euv prepare RAW_DIR OUT_DIR`")
-    scaling = Scaling(hmi_limit=config.hmi_limit, hmi_off_disk=config.hmi_off_disk)
+    scaling = config.scaling()
     splits = dataset_info(data_dir)["splits"]
     val_split = "validation" if "validation" in splits else "test"
     n_train = count_examples(data_dir, "train", config.passbands)

@@ -9,6 +9,7 @@ import shutil
 from solar_euv._version import __version__
 from solar_euv.atomic import TMP_PREFIX, write_json_atomic
 from solar_euv.exceptions import InputError
+from solar_euv.training.config import LEGACY_IDENTITY
 from solar_euv.training.data import manifest_hash
 
 __all__ = ["RunDirectory", "run_record", "open_run_directory"]
@@ -50,9 +51,10 @@ class RunDirectory:
                 if f.exists():
                     f.unlink()
             existing, has_backup = None, False
-        if existing is not None and existing.get("identity") != config.identity():
-            changed = sorted(k for k in config.identity()
-                             if existing.get("identity", {}).get(k) != config.identity()[k])
+        before = None if existing is None else {**LEGACY_IDENTITY,
+                                                 **(existing.get("identity") or {})}
+        if before is not None and before != config.identity():
+            changed = sorted(k for k in config.identity() if before.get(k) != config.identity()[k])
             raise InputError(self.path, "holds a run with a different configuration ("
                              + ", ".join(changed) + " differ); choose another --run-dir "
                              "or pass --force to start over")
