@@ -138,3 +138,76 @@ def test_prepare_names_a_bad_scheduler_in_one_line(raw, tmp_path):
                                       "--image-size", "64", "--scheduler", "local:zero"])
     assert result.exit_code == 1
     assert "write local:N" in result.output and "Traceback" not in result.output
+
+
+@pytest.fixture(scope="module")
+def raw4(tmp_path_factory):
+    """Four observations (HMI + 171, 64 px): four shards of one split."""
+    from solar_euv.synthetic.sample import write_sample
+
+    out = tmp_path_factory.mktemp("raw4")
+    write_sample(out, ["2012-01-01T00:00:00", "2012-02-01T00:00:00", "2012-03-01T00:00:00",
+                       "2012-04-01T00:00:00"], size=64, passbands=["171"], seed=4)
+    return out
+
+
+def test_an_interrupted_dask_prepare_resumes_to_the_shards_of_a_plain_run(raw4, tmp_path,
+                                                                          monkeypatch):
+    """``prepare --scheduler local:2`` stopped after its third shard, run again: the
+    shards recorded are kept, the rest prepared on the cluster, and the shard SHA-256s
+    are those of an uninterrupted ``--workers 1`` run."""
+    import json
+
+    from click.testing import CliRunner
+
+    from solar_euv.cli.main import cli
+    from solar_euv.dataset import build
+    from solar_euv.dataset.manifest import file_sha256
+    from solar_euv.sdo import batch
+
+    def prepare(out, *extra):
+        return CliRunner().invoke(cli, ["prepare", str(raw4), str(out), "--image-size", "64",
+                                        "--passbands", "171", "-q", *extra])
+
+    def shards(out):
+        manifest = json.loads((out / "manifest.json").read_text())
+        listed = {s["file"]: s["sha256"] for s in manifest["splits"]["train"]["shards"]}
+        assert listed == {p.name: file_sha256(p) for p in out.glob("*.tfrecord")}
+        return listed
+
+    plain = tmp_path / "plain"
+    assert prepare(plain, "--workers", "1").exit_code == 0
+    assert len(shards(plain)) == 4
+
+    # The interruption: the third shard is written (renamed) but never recorded,
+    # as when the process dies between the two; the fourth is never started.
+    append, recorded = build._append_state, []
+
+    def dies_at_the_third(out_dir, record):
+        if len(recorded) == 2:
+            raise RuntimeError("interrupted")
+        recorded.append(record["file"])
+        append(out_dir, record)
+
+    out = tmp_path / "dask"
+    monkeypatch.setattr(build, "_append_state", dies_at_the_third)
+    first = prepare(out, "--scheduler", "local:2")
+    assert first.exit_code != 0 and isinstance(first.exception, RuntimeError)
+    assert not (out / "manifest.json").exists() and len(list(out.glob("*.tfrecord"))) == 3
+    kept = {name: (out / name).stat().st_mtime_ns for name in recorded}
+
+    monkeypatch.setattr(build, "_append_state", append)
+    prepared, prepare_files = [], batch.prepare_files
+
+    def counting(paths, *args, **kwargs):
+        paths = list(paths)
+        prepared.extend(paths)
+        return prepare_files(paths, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "prepare_files", counting)
+    second = prepare(out, "--scheduler", "local:2")
+    assert second.exit_code == 0, second.output
+    assert shards(out) == shards(plain)
+    assert {name: (out / name).stat().st_mtime_ns for name in recorded} == kept
+    assert len(prepared) == 4             # HMI + 171 of the two shards not recorded
+    assert not list(out.glob("*.partial"))

@@ -43,6 +43,12 @@ def _correction_table(ctx, param, value):
               help="AIA degradation correction table: a file (aia_V*_response_table.txt), "
                    "or 'jsoc' for the current table from JSOC (cached; needs the network). "
                    "Default: the V8 table shipped with the package (made 2017-12-10).")
+@click.option("--pointing", type=click.Choice(["header", "jsoc"], case_sensitive=False),
+              default="header", show_default=True,
+              help="AIA pointing: the FITS header's, or 'jsoc' for JSOC's 3-hourly master "
+                   "pointing table (aia.master_pointing3h through aiapy's update_pointing; "
+                   "fetched once for the months of the files, cached; needs the network "
+                   "the first time).  Level-1.5 images keep theirs.")
 @click.option("--shard-size", type=click.IntRange(1, 4096), default=128, show_default=True,
               help="Target shard size in MiB (at least 16 shards per split when possible).")
 @click.option("--strict", is_flag=True,
@@ -59,7 +65,8 @@ def _correction_table(ctx, param, value):
                    "same path.  The shards are the same.  Needs the dask extra.")
 @verbosity_options
 def command(raw_dir, out_dir, image_size, splits_spec, passbands, tolerance, workers,
-            correction_table, shard_size, strict, retry_skipped, scheduler, verbose, quiet):
+            correction_table, pointing, shard_size, strict, retry_skipped, scheduler, verbose,
+            quiet):
     """Prepare the SDO files in RAW_DIR as TFRecord shards and manifest.json in OUT_DIR.
 
     Each magnetogram (identified by its header, not its name: SDO/HMI, or
@@ -70,6 +77,8 @@ def command(raw_dir, out_dir, image_size, splits_spec, passbands, tolerance, wor
     corrected; HMI in Gauss) and stored as float16 physical units, one
     record per observation, in <split>-NNNNN-of-NNNNN.tfrecord shards.  An
     interrupted run leaves only whole shards; running it again continues.
+    --pointing jsoc gives level-1 AIA images the pointing of JSOC's master
+    pointing table instead of their headers' (one query per run, cached).
 
     An unusable file (unreadable, a cutout, another product, a fatal QUALITY
     bit, a date the correction table cannot correct) is skipped with one
@@ -86,7 +95,7 @@ def command(raw_dir, out_dir, image_size, splits_spec, passbands, tolerance, wor
         raw_dir, out_dir, size=image_size, splits=splits_spec, passbands=passbands,
         tolerance=tolerance, workers=workers, correction_table=correction_table,
         shard_size=shard_size, strict=strict, retry_skipped=retry_skipped,
-        progress=quiet == 0, scheduler=scheduler)
+        progress=quiet == 0, scheduler=scheduler, pointing=pointing.lower())
     if quiet < 2:
         for line in preparation.summary_lines():
             click.echo(line)

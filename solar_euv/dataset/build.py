@@ -242,6 +242,7 @@ def build_dataset(splits, out_dir, *, load, size, channels=CHANNELS, source_root
     bar = tqdm(total=sum(len(obs) for obs in splits.values()), unit="obs", desc="write",
                disable=not progress, dynamic_ncols=True)
     hasher = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    arrays = iter(())
     try:
         digests = hasher.map(file_sha256, needed)  # hashed while load() works
         arrays = iter(load(needed) if needed else ())
@@ -265,6 +266,9 @@ def build_dataset(splits, out_dir, *, load, size, channels=CHANNELS, source_root
             entry["shards"].append({"file": fname, "examples": record["examples"],
                                     "bytes": record["bytes"], "sha256": record["sha256"]})
     finally:
+        # An interrupted build closes the loader now (its pool or Dask tasks),
+        # not when it is collected, after the caller's cluster is gone.
+        getattr(arrays, "close", lambda: None)()
         hasher.shutdown(wait=True, cancel_futures=True)
         bar.close()
 

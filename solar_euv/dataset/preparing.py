@@ -148,9 +148,27 @@ def _correction_table(correction_table):
     return table
 
 
+def _pointing(pointing, described, chosen):
+    """The pointing's record: ``{"source": "header"}``, or the JSOC table fetched for
+    the months of the AIA files (its ``path`` is for the workers, not the manifest)."""
+    from solar_euv.exceptions import SolarEUVError
+    from solar_euv.sdo import pointing as mpt
+
+    if pointing == mpt.HEADER:
+        return {"source": mpt.HEADER}
+    if pointing != mpt.JSOC:
+        raise SolarEUVError(f"the pointing must be 'header' or 'jsoc'; received {pointing!r}")
+    record = {"source": f"JSOC {mpt.SERIES} (aiapy get_pointing_table)"}
+    times = [f.time for f in described if f.kind in chosen]
+    if times:
+        record.update(mpt.pointing_table_info(mpt.fetch_pointing_table(times)))
+    return record
+
+
 def prepare_directory(raw_dir, out_dir, *, size=1024, splits="paper", passbands="all",
                       tolerance="6min", workers=None, correction_table=None, shard_size=128,
-                      strict=False, retry_skipped=False, progress=True, scheduler=None):
+                      strict=False, retry_skipped=False, progress=True, scheduler=None,
+                      pointing="header"):
     """Prepare the SDO files in ``raw_dir`` as TFRecord shards and manifest.json in ``out_dir``.
 
     Parameters
@@ -186,6 +204,10 @@ def prepare_directory(raw_dir, out_dir, *, size=1024, splits="paper", passbands=
         scheduler (:mod:`solar_euv.sdo.cluster`; needs the ``dask`` extra),
         or a client the caller already holds (left open).  The shards are
         the same as without; ``workers`` is then unused.
+    pointing : {"header", "jsoc"}
+        AIA pointing: the FITS header's, or JSOC's master pointing table
+        (:mod:`solar_euv.sdo.pointing`), fetched once for the months of the
+        AIA files (or taken from the cache) and applied to level-1 images.
 
     Returns
     -------
@@ -215,6 +237,8 @@ def prepare_directory(raw_dir, out_dir, *, size=1024, splits="paper", passbands=
     chosen = parse_passbands([passbands] if isinstance(passbands, str) else list(passbands))
     tolerance = parse_tolerance(tolerance)
     table = _correction_table(correction_table)
+    if pointing not in ("header", "jsoc"):
+        _pointing(pointing, (), ())             # a bad value fails before any work
 
     files = find_fits_files(raw_dir)
     if not files:
@@ -245,6 +269,8 @@ def prepare_directory(raw_dir, out_dir, *, size=1024, splits="paper", passbands=
         if stage == "prepare":
             failed.add(str(path))
 
+    calibration = {"correction_table": table, "pointing": _pointing(pointing, described, chosen)}
+
     def on_error(error, channel):
         skip(error, "prepare")
         failed.add(error.path)
@@ -262,12 +288,12 @@ def prepare_directory(raw_dir, out_dir, *, size=1024, splits="paper", passbands=
             client = scheduler                  # a distributed.Client of the caller
         manifest, pairing, assigned = _pair_and_build(
             raw_dir, out_dir, root, files, described, failed, chosen, tolerance, ranges,
-            size, table, shard_size, progress, workers, shown, on_error, ledger, client)
+            size, calibration, shard_size, progress, workers, shown, on_error, ledger, client)
     return Preparation(out_dir, size, manifest, pairing, assigned, tolerance)
 
 
 def _pair_and_build(raw_dir, out_dir, root, files, described, failed, chosen, tolerance,
-                    ranges, size, table, shard_size, progress, workers, shown, on_error,
+                    ranges, size, calibration, shard_size, progress, workers, shown, on_error,
                     ledger, client):
     """Pair, split and build; pair again without a magnetogram that failed."""
     from solar_euv.exceptions import InputError
@@ -289,29 +315,33 @@ def _pair_and_build(raw_dir, out_dir, root, files, described, failed, chosen, to
                                       f"its magnetograms span {first} to {last}: give --splits")
         try:
             manifest = _build(assigned, pairing, out_dir, root, size, chosen, tolerance,
-                              table, ranges, shard_size, progress, workers, shown,
+                              calibration, ranges, shard_size, progress, workers, shown,
                               on_error, failed, ledger, client)
             return manifest, pairing, assigned
         except _DropMagnetogram:
             continue                       # pair again without that magnetogram
 
 
-def _build(assigned, pairing, out_dir, root, size, chosen, tolerance, table, ranges,
+def _build(assigned, pairing, out_dir, root, size, chosen, tolerance, calibration, ranges,
            shard_size, progress, workers, shown, on_error, failed, ledger, client=None):
     """Calibrate the paired files and write the shards and manifest (one attempt)."""
     from solar_euv.dataset.build import build_dataset
     from solar_euv.passbands import HMI
     from solar_euv.sdo import batch
 
+    table, pointing = calibration["correction_table"], calibration["pointing"]
+
     def load(paths):
         return batch.prepare_files(paths, size, workers=workers, progress=progress,
                                    correction_table=table["path"], on_error="return",
-                                   shown=shown, client=client)
+                                   shown=shown, client=client,
+                                   pointing_table=pointing.get("path"))
 
     rel = (lambda p: os.path.relpath(p, root))
     metadata = {
         "calibration": {"correction_table": {k: table[k] for k in ("name", "sha256", "source")},
                         "degradation": True, "interpolation": "cubic spline",
+                        "pointing": {k: v for k, v in pointing.items() if k != "path"},
                         "module": "solar_euv.sdo.prep"},
         "pairing": {"tolerance_s": float(tolerance.to_value("s")),
                     "passbands": list(chosen),
@@ -325,6 +355,7 @@ def _build(assigned, pairing, out_dir, root, size, chosen, tolerance, table, ran
     return build_dataset(
         assigned.splits, out_dir, load=load, size=size, channels=(HMI.name,) + chosen,
         source_root=root, shard_bytes=shard_size * 2 ** 20,
-        identity={"correction_table": table["sha256"], "degradation": True, "order": 3},
+        identity={"correction_table": table["sha256"], "degradation": True, "order": 3,
+                  "pointing": pointing.get("sha256", pointing["source"])},
         split_info={r.name: r.to_dict() for r in ranges}, metadata=metadata,
         progress=progress, on_error=on_error, exclude=failed)

@@ -46,7 +46,8 @@ def _as_error(result, on_error):
 
 
 def prepare_files(paths, size=1024, *, workers=1, progress=True, on_error="raise",
-                  correction_table=None, degradation=True, order=3, shown=None, client=None):
+                  correction_table=None, degradation=True, order=3, shown=None, client=None,
+                  pointing_table=None):
     """Prepare many files in parallel processes; yield results in input order.
 
     Parameters
@@ -66,8 +67,9 @@ def prepare_files(paths, size=1024, *, workers=1, progress=True, on_error="raise
         (:class:`~solar_euv.exceptions.SolarEUVWarning`) and skip it; or
         yield the :class:`InputError` in its place (so that results stay
         aligned with ``paths``).
-    correction_table, degradation, order
-        As in :func:`prepare_aia`.
+    correction_table, degradation, order, pointing_table
+        As in :func:`prepare_aia` (a table is given as its file, read once
+        per worker process).
     shown : set, optional
         ``(category, message)`` of the warnings already shown; the warnings
         the files raise (in worker processes or here) are shown by this
@@ -89,7 +91,7 @@ def prepare_files(paths, size=1024, *, workers=1, progress=True, on_error="raise
     shown = set() if shown is None else shown
     paths = [os.fspath(p) for p in paths]
     kwargs = {"correction_table": correction_table, "degradation": degradation,
-              "order": order}
+              "order": order, "pointing_table": pointing_table}
     jobs = [(p, size, kwargs) for p in paths]
     bar = _progress(len(jobs), progress)
     try:

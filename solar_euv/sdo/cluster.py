@@ -136,4 +136,5 @@ def map_in_order(client, func, jobs, *, retries=1):
         for future in futures:
             yield future.result()
     finally:
-        client.cancel(futures)
+        if client.status not in ("closing", "closed"):   # nothing is pending on a closed one
+            client.cancel(futures)

@@ -30,10 +30,14 @@ Units and flux
 * Off-limb AIA pixels are kept (the network masks them later); pixels
   outside the input field of view are 0.
 
-Not done (needs the network or is outside level 1.5): the pointing update of
-``aiapy.calibrate.update_pointing`` (the header's pointing is used), PSF
-deconvolution.
+Pointing: the header's, unless a master pointing table is given
+(``pointing_table``, ``prepare --pointing jsoc``): then a level-1 AIA image
+first gets the table's pointing (:func:`solar_euv.sdo.pointing.apply_pointing`,
+aiapy's ``update_pointing``), before the warp that registers it.
+
+Not done (outside level 1.5): PSF deconvolution.
 """
+import dataclasses
 import functools
 import os
 from dataclasses import dataclass, field
@@ -228,7 +232,8 @@ def _aia_factors(image, correction_table, degradation):
     return exptime, factor
 
 
-def prepare_aia(map_or_path, size=1024, correction_table=None, degradation=True, *, order=3):
+def prepare_aia(map_or_path, size=1024, correction_table=None, degradation=True, *, order=3,
+                pointing_table=None):
     """AIA level-1 or level-1.5 image -> ``float32 (size, size)`` in DN/s.
 
     Registration (roll removed, rescaled, centred: what
@@ -249,13 +254,25 @@ def prepare_aia(map_or_path, size=1024, correction_table=None, degradation=True,
         Apply the degradation correction.
     order : int
         Spline order of the warp.
+    pointing_table : str, os.PathLike, astropy.table.QTable or None
+        AIA master pointing table (:mod:`solar_euv.sdo.pointing`) whose
+        pointing replaces a level-1 header's; None keeps the header's.
 
     Returns
     -------
     numpy.ndarray
     """
-    return _prepare_aia(_as_image(map_or_path, size), size, correction_table, degradation,
-                        order)[0]
+    image = _pointed(_as_image(map_or_path, size), pointing_table)
+    return _prepare_aia(image, size, correction_table, degradation, order)[0]
+
+
+def _pointed(image, pointing_table):
+    """The AIA image with the table's pointing (unchanged without a table, or for HMI)."""
+    if pointing_table is None or image.kind == "hmi":
+        return image
+    from solar_euv.sdo.pointing import apply_pointing
+
+    return dataclasses.replace(image, map=apply_pointing(image, pointing_table))
 
 
 def _prepare_aia(image, size, correction_table, degradation, order):
@@ -273,14 +290,15 @@ def _prepare_aia(image, size, correction_table, degradation, order):
     return out, exptime, factor
 
 
-def prepare_file(path, size=1024, *, correction_table=None, degradation=True, order=3):
+def prepare_file(path, size=1024, *, correction_table=None, degradation=True, order=3,
+                 pointing_table=None):
     """Read, validate, calibrate and resample one SDO file.
 
     Parameters
     ----------
     path : str or os.PathLike
         HMI magnetogram or AIA image.
-    size, correction_table, degradation, order
+    size, correction_table, degradation, order, pointing_table
         As in :func:`prepare_aia` / :func:`prepare_hmi`.
 
     Returns
@@ -293,7 +311,8 @@ def prepare_file(path, size=1024, *, correction_table=None, degradation=True, or
         If the file is unusable (see :mod:`solar_euv.sdo.io`), holds pixel
         values beyond :data:`MAX_ABS_VALUE`, or is an AIA image the correction
         table cannot correct for degradation (a time before its first epoch,
-        or so far past its end that the extrapolated factor is not positive).
+        or so far past its end that the extrapolated factor is not positive)
+        or that the pointing table has no entry for.
     """
     other = _other_magnetogram(path, size)
     if other is not None:
@@ -305,8 +324,12 @@ def prepare_file(path, size=1024, *, correction_table=None, degradation=True, or
         data = prepare_hmi(image, size, order=order)
         kind = "hmi"
     else:
-        data, exptime, factor = _prepare_aia(image, size, correction_table, degradation, order)
-        meta.update(exptime=exptime, degradation=factor)
+        pointed = _pointed(image, pointing_table)
+        data, exptime, factor = _prepare_aia(pointed, size, correction_table, degradation,
+                                             order)
+        meta.update(exptime=exptime, degradation=factor,
+                    pointing="header" if pointed.map is image.map else "jsoc")
+        image = pointed
         kind = "aia"
     import astropy.units as u
 
