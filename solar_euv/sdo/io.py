@@ -57,6 +57,7 @@ __all__ = [
     "read_sdo",
     "read_hmi",
     "read_aia",
+    "check_hmi",
     "read_header",
     "block_mean",
     "bin_factor",
@@ -275,10 +276,22 @@ def read_hmi(path):
     including an AIA image.
     """
     image = read_sdo(path)
-    if image.kind != "hmi":
-        raise InputError(path, f"is an AIA {image.kind} A image, not an HMI magnetogram",
-                         category="product")
+    check_hmi(image, path)
     return image.map
+
+
+def check_hmi(image, name):
+    """Raise :class:`~solar_euv.exceptions.InputError` unless ``image`` is an HMI magnetogram.
+
+    Parameters
+    ----------
+    image : SDOImage
+    name : str or os.PathLike
+        What the error names (the file as the caller gave it).
+    """
+    if image.kind != "hmi":
+        raise InputError(name, f"is an AIA {image.kind} A image, not an HMI magnetogram",
+                         category="product")
 
 
 def read_aia(path):
