@@ -1,6 +1,7 @@
 """The options of a training run: :class:`TrainConfig`, its presets and its identity."""
 import dataclasses
 
+from solar_euv.augmentations import AUGMENTATIONS
 from solar_euv.exceptions import SolarEUVError
 
 __all__ = ["PRESETS", "LR_DECAYS", "AUGMENTATIONS", "TrainConfig"]
@@ -27,11 +28,6 @@ PRESETS = {
               "base_filters": 64, "validate_every": 10_000, "save_every": 5_000,
               "val_examples": 64, "hmi_limit": 3000.0, "lr": 2e-4, "lr_decay": "none"},
 }
-
-#: Training augmentations besides the paper's shake: the names of
-#: :data:`solar_euv.dataset.pipeline.AUGMENTATIONS` (repeated here so that
-#: the configuration does not import TensorFlow; a test keeps them equal).
-AUGMENTATIONS = ("flips", "sign")
 
 #: Learning-rate schedules: constant (the paper), or pix2pix's linear decay
 #: to zero over the second half of the steps (:class:`~solar_euv.models.LinearDecay`).
