@@ -35,7 +35,7 @@ import tensorflow as tf
 
 from solar_euv.augmentations import AUGMENTATIONS
 from solar_euv.dataset.manifest import dataset_info, file_sha256
-from solar_euv.dataset.records import decode_image, parse_examples
+from solar_euv.dataset.records import decode_image, every_channel_present, parse_examples
 from solar_euv.exceptions import InputError, SolarEUVError
 from solar_euv.passbands import HMI, parse_passbands
 from solar_euv.scaling import DEFAULT_SCALING, Scaling
@@ -350,9 +350,9 @@ def make_dataset(path_or_manifest, split, passbands, batch_size, training, *,
 
     def parse(record, file_seed, index):
         features = parse_examples(record, channels)
-        present = tf.reduce_all(tf.stack([features[f"{c}/present"] > 0 for c in channels]))
         raw = tuple(features[f"{c}/image"] for c in channels)
-        return present, raw, tf.stack([file_seed, index])
+        return (every_channel_present(features, channels), raw,
+                tf.stack([file_seed, index]))
 
     ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.filter(lambda present, raw, seed: present)
