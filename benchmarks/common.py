@@ -156,11 +156,12 @@ def write_files(out, files):
     out : pathlib.Path
         Directory.
     files : iterable of (str, str)
-        File name and text; each is written to ``.tmp-<name>`` beside it and
-        renamed over ``<name>``.
+        File name and text; each is written beside its name and renamed over
+        it (:func:`solar_euv.atomic.atomic_path`).
     """
+    from solar_euv.atomic import atomic_path
+
     out.mkdir(parents=True, exist_ok=True)
     for name, text in files:
-        tmp = out / f".tmp-{name}"
-        tmp.write_text(text)
-        os.replace(tmp, out / name)
+        with atomic_path(out / name) as tmp:
+            tmp.write_text(text)
