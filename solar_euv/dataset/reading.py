@@ -93,10 +93,9 @@ def split_times(data, split, passbands):
 
     Parameters
     ----------
-    data : str, os.PathLike or dict
-        Dataset directory (or :func:`~solar_euv.dataset.dataset_info` result).
-    split : str
-    passbands : sequence of str
+    data, split, passbands
+        As for :func:`read_split`: the dataset, the split and the passbands
+        that every listed example has.
 
     Returns
     -------

@@ -231,6 +231,12 @@ def parse_examples(serialized, channels, *, images=True):
 def every_channel_present(features, channels):
     """Whether each example parsed by :func:`parse_examples` holds every one of ``channels``.
 
+    Parameters
+    ----------
+    features : dict
+        :func:`parse_examples` of one serialised example or of a vector of them.
+    channels : sequence of str
+
     Returns
     -------
     tf.Tensor

@@ -207,10 +207,8 @@ def prepare_hmi_files(paths, size=1024, *, order=3):
     ----------
     paths : sequence of str or os.PathLike
         At least one file.
-    size : int
-        Grid side ``N``.
-    order : int
-        Spline order of the warp.
+    size, order : int
+        Grid side ``N`` and spline order of the warp, as for :func:`prepare_hmi`.
 
     Returns
     -------
