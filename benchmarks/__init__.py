@@ -13,6 +13,7 @@ between two runs, and ``python -m benchmarks profile`` lists the ops that
 take the time of one step.  The standalone scripts
 beside this package (``prep_speed.py``, ``pipeline_speed.py``,
 ``predict_speed.py``, ``synthetic_speed.py``, ``synthetic_learnability.py``)
-measure the data side with more options.
+measure the data side with more options.  What they share (the machine of
+a run, best-of timing, result files) is :mod:`benchmarks.common`.
 """
 __all__ = []

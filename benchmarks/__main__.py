@@ -39,6 +39,7 @@ def _str_list(text):
 def _run(args, argv):
     import tensorflow as tf
 
+    from benchmarks.common import write_files
     from benchmarks.data_speed import SECTIONS, markdown_data, run_data_benchmarks
     from benchmarks.train_speed import markdown_table, run_benchmark
 
@@ -67,15 +68,11 @@ def _run(args, argv):
             predict_images=args.predict_images, predict_batch=args.predict_batch))
         data_seconds = sum(result[name]["seconds"] for name in SECTIONS)
     out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     table = markdown_table(result)
     if data:
         table += "\n" + markdown_data(result).rstrip("\n") + "\n"
-    for name, text in (("train_speed.json", json.dumps(result, indent=1) + "\n"),
-                       ("train_speed.md", table)):
-        tmp = out / f".tmp-{name}"
-        tmp.write_text(text)
-        os.replace(tmp, out / name)
+    write_files(out, [("train_speed.json", json.dumps(result, indent=1) + "\n"),
+                      ("train_speed.md", table)])
     print()
     print(table)
     print(f"written: {out / 'train_speed.json'}, {out / 'train_speed.md'} "

@@ -114,6 +114,26 @@ def run_data_benchmarks(mode="standard", training_rows=(), base_filters=64, echo
     return result
 
 
+#: Title (from a section's settings) and table of each section in the Markdown.
+_TITLES = {
+    "pipeline": (lambda st: (
+        f"Input pipeline: examples/s of `make_dataset` (training mode, batch 1) from "
+        f"synthetic TFRecord shards in the page cache, {st['seconds']:g} s per measurement; "
+        f"\"pipeline / training\" is examples/s over the images/s of the float32 training "
+        f"step at the same size in this run."), pipeline_markdown),
+    "prep": (lambda st: (
+        f"Preparation: files/s of `solar_euv.sdo.prep.prepare_file` ({st['input_size']} -> "
+        f"{st['output_size']} px) and of the reference ({st['reference']}), synthetic-Sun "
+        f"level-1 files, reading included, one process, best of {st['repeat']}."),
+        prep_markdown),
+    "predict": (lambda st: (
+        f"Prediction: images/s of an untrained generator ({st['base_filters']} base "
+        f"filters, one passband) through keras `Model.predict` (network units) and the "
+        f"exported SavedModel's `serving_default` (Gauss in, DN/s out), best of "
+        f"{st['repeat']}."), predict_markdown),
+}
+
+
 def markdown_data(result):
     """Markdown of the data sections of a result (empty string where there are none).
 
@@ -127,34 +147,13 @@ def markdown_data(result):
     str
         One titled table per section present, each followed by a blank line.
     """
-    blocks = []
-    if "pipeline" in result:
-        st = result["pipeline"]["settings"]
-        blocks.append((
-            "pipeline", f"Input pipeline: examples/s of `make_dataset` (training mode, "
-            f"batch 1) from synthetic TFRecord shards in the page cache, "
-            f"{st['seconds']:g} s per measurement; \"pipeline / training\" is examples/s "
-            f"over the images/s of the float32 training step at the same size in this run.",
-            pipeline_markdown))
-    if "prep" in result:
-        st = result["prep"]["settings"]
-        blocks.append((
-            "prep", f"Preparation: files/s of `solar_euv.sdo.prep.prepare_file` "
-            f"({st['input_size']} -> {st['output_size']} px) and of the reference "
-            f"({st['reference']}), synthetic-Sun level-1 files, reading included, one "
-            f"process, best of {st['repeat']}.", prep_markdown))
-    if "predict" in result:
-        st = result["predict"]["settings"]
-        blocks.append((
-            "predict", f"Prediction: images/s of an untrained generator "
-            f"({st['base_filters']} base filters, one passband) through keras "
-            f"`Model.predict` (network units) and the exported SavedModel's "
-            f"`serving_default` (Gauss in, DN/s out), best of {st['repeat']}.",
-            predict_markdown))
     text = ""
-    for name, title, table in blocks:
+    for name in SECTIONS:
+        if name not in result:
+            continue
         section = result[name]
+        title, table = _TITLES[name]
         body = (table(section["rows"]) if "rows" in section
                 else f"(failed: {section['error']})")
-        text += f"{title}\n\n{body}\n\n"
+        text += f"{title(section['settings'])}\n\n{body}\n\n"
     return text

@@ -29,9 +29,10 @@ against steps per passband).  Examples::
         --set hmi_off_disk=-1 --set lr=2e-4 --set lr_decay=none   # the earlier setting
 """
 import json
-import os
 import pathlib
 import time
+
+from benchmarks.common import machine_line, write_files
 
 __all__ = ["run_learning_benchmark", "score_generator", "markdown_tables", "plot_curves",
            "synthetic_dataset"]
@@ -118,7 +119,7 @@ def run_learning_benchmark(out, *, passbands, models=("A", "B"), nine=True, step
     """
     import keras
 
-    from benchmarks.train_speed import machine_info
+    from benchmarks.common import machine_info
     from solar_euv.dataset import make_dataset
     from solar_euv.models import build_generator, load_model
     from solar_euv.passbands import PASSBAND_NAMES
@@ -222,9 +223,7 @@ def results_tables(result, *, machine=None, notes=()):
     training time.
     """
     refs = result["references"]
-    m = result["machine"]
-    machine = machine or (f"{m.get('cpu', '?')}, {m.get('usable_cores', m.get('cpu_count'))} "
-                          f"usable cores ({m.get('device_kind', '?')})")
+    machine = machine or machine_line(result["machine"])
     common = {"machine": machine, "command": result["command"], "notes": list(notes)}
     size = result["image_size"]
     reference_rows = [[b, _fmt(refs.get("oracle", {}).get(b)),
@@ -298,15 +297,11 @@ def plot_curves(result, path):
 
 
 def _write(out, result):
-    out.mkdir(parents=True, exist_ok=True)
     files = [("learn.json", json.dumps(result, indent=1) + "\n"),
              ("learn.md", markdown_tables(result))]
     files += [(name, json.dumps(table, indent=1) + "\n")
               for name, table in results_tables(result).items()]
-    for name, text in files:
-        tmp = out / f".tmp-{name}"
-        tmp.write_text(text)
-        os.replace(tmp, out / name)
+    write_files(out, files)
     if result["runs"]:
         plot_curves(result, out / "learn.png")
 

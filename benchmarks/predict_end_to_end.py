@@ -12,12 +12,12 @@ after a warm-up.  Writes ``benchmarks/results/predict_end_to_end.json``::
     python -m benchmarks.predict_end_to_end --repeat 2
 """
 import argparse
-import json
 import os
 import pathlib
 import shutil
 import tempfile
-import time
+
+from benchmarks.common import best_times, machine_info, results_table, write_json
 
 __all__ = ["main"]
 
@@ -25,13 +25,7 @@ RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "predict_end_to_
 
 
 def _best(func, repeat):
-    func()                                    # warm-up (tracing, caches)
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return best_times([func], repeat)[0]
 
 
 def main(argv=None):
@@ -48,7 +42,6 @@ def main(argv=None):
     import numpy as np
     import tensorflow as tf
 
-    from benchmarks.train_speed import machine_info
     from solar_euv.export import export_saved_model
     from solar_euv.inference.generation import generate
     from solar_euv.inference.predict import OutputDirectory, _write_outputs, predict_files
@@ -120,20 +113,14 @@ def main(argv=None):
     for label, seconds in stages:
         print(f"{seconds:7.2f} s  {label}")
     command = "python -m benchmarks.predict_end_to_end " + " ".join(argv or [])
-    machine = machine_info(command)
-    result = {
-        "title": f"One {args.input_size} px HMI file to nine passbands at {n} px (the "
-                 f"paper's generator, {args.base_filters} base filters, untrained; best of "
-                 f"{args.repeat} after a warm-up)",
-        "machine": f"{machine['cpu']}, {machine['usable_cores']} usable cores "
-                   f"({machine['device_kind']})",
-        "command": command.strip(),
-        "date": time.strftime("%Y-%m-%d"),
-        "columns": ["stage", "seconds", "share of end to end"],
-        "rows": [[label, f"{seconds:.2f}", f"{100 * seconds / t_whole:.0f} %"]
-                 for label, seconds in stages],
-    }
-    pathlib.Path(args.results).write_text(json.dumps(result, indent=1) + "\n")
+    result = results_table(
+        f"One {args.input_size} px HMI file to nine passbands at {n} px (the paper's "
+        f"generator, {args.base_filters} base filters, untrained; best of {args.repeat} "
+        "after a warm-up)", ["stage", "seconds", "share of end to end"],
+        [[label, f"{seconds:.2f}", f"{100 * seconds / t_whole:.0f} %"]
+         for label, seconds in stages],
+        command=command.strip(), machine=machine_info(command))
+    write_json(args.results, result)
     print(f"written: {args.results}")
 
 

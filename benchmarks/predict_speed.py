@@ -25,22 +25,13 @@ import argparse
 import os
 import pathlib
 import tempfile
-import time
+
+try:
+    from benchmarks.common import best_times
+except ImportError:        # run as a script, python benchmarks/predict_speed.py
+    from common import best_times
 
 __all__ = ["measure_predict", "predict_markdown", "main"]
-
-
-def _best(fns, repeat):
-    """Best time of each function, measured round-robin (fair under a changing load)."""
-    for fn in fns:
-        fn()                                   # warm-up: tracing, allocation
-    best = [float("inf")] * len(fns)
-    for _ in range(repeat):
-        for k, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            fn()
-            best[k] = min(best[k], time.perf_counter() - t0)
-    return best
 
 
 def measure_predict(sizes=(256, 1024), batch_size=4, images=8, repeat=3, base_filters=64,
@@ -119,7 +110,7 @@ def measure_predict(sizes=(256, 1024), batch_size=4, images=8, repeat=3, base_fi
                     mc_model=mc_model)
             ways["saved_model"] = lambda: [serve(magnetogram=b)["aia_171"].numpy()
                                            for b in batches]
-            seconds = _best(list(ways.values()), repeat)
+            seconds = best_times(list(ways.values()), repeat)
             rates = {name: images / t for name, t in zip(ways, seconds)}
         row = {"size": size, "batch_size": batch_size, "images": images, "repeat": repeat,
                "base_filters": base_filters, "predict_images_per_s": rates["predict"],

@@ -15,6 +15,8 @@ import pathlib
 import shutil
 import time
 
+from benchmarks.common import machine_info, results_table, write_json
+
 __all__ = ["main"]
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "prepare_cluster.json"
@@ -37,7 +39,6 @@ def main(argv=None):
                         help="a note for the results table (e.g. the load), repeatable")
     args = parser.parse_args(argv)
 
-    from benchmarks.train_speed import machine_info
     from solar_euv.dataset.preparing import prepare_directory
     from solar_euv.sdo.cluster import dask_client
     from solar_euv.synthetic.sample import write_sample
@@ -72,21 +73,13 @@ def main(argv=None):
         raise SystemExit("the runs wrote different shards")
     command = ("python -m benchmarks.prepare_cluster --times "
                f"{args.times} --size {args.size}")
-    machine = machine_info(command)
-    result = {
-        "title": f"solar-euv prepare of {len(files)} synthetic files ({args.times} "
-                 f"observations, {args.size} px): in this process against a local Dask "
-                 "cluster (start: workers up and their imports done); the shards are "
-                 "identical (SHA-256)",
-        "machine": f"{machine['cpu']}, {machine['usable_cores']} usable cores "
-                   f"({machine['device_kind']})",
-        "command": command,
-        "date": time.strftime("%Y-%m-%d"),
-        "notes": list(args.note),
-        "columns": ["engine", "files", "cluster start s", "preparation s", "files/s"],
-        "rows": rows,
-    }
-    pathlib.Path(args.results).write_text(json.dumps(result, indent=1) + "\n")
+    result = results_table(
+        f"solar-euv prepare of {len(files)} synthetic files ({args.times} observations, "
+        f"{args.size} px): in this process against a local Dask cluster (start: workers "
+        "up and their imports done); the shards are identical (SHA-256)",
+        ["engine", "files", "cluster start s", "preparation s", "files/s"], rows,
+        command=command, machine=machine_info(command), notes=args.note)
+    write_json(args.results, result)
     print(f"written: {args.results}")
 
 

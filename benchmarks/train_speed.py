@@ -44,15 +44,15 @@ the networks by the convention of the reference note (generator forward x3
 """
 import dataclasses
 import gc
-import os
-import platform
 import resource
 import statistics
 import sys
 import time
 
+from benchmarks.common import machine_info
+
 __all__ = ["MODES", "run_benchmark", "count_step_flops", "analytic_step_flops",
-           "matmul_peak", "machine_info"]
+           "matmul_peak"]
 
 #: What ``--quick``, the default and ``--full`` measure.
 MODES = {
@@ -66,56 +66,6 @@ MODES = {
              "precisions": ["float32", "mixed_bfloat16"], "xla": [False, True],
              "rounds": 5, "steps": 2, "warmup": 2, "matmul_size": 4096},
 }
-
-
-# -- machine -------------------------------------------------------------------
-def _cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine_info(command=None):
-    """Device, cores, versions and the command line of this run (a dict)."""
-    import keras
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    gpu_names = []
-    for gpu in gpus:
-        try:
-            gpu_names.append(tf.config.experimental.get_device_details(gpu).get(
-                "device_name", gpu.name))
-        except (ValueError, RuntimeError):
-            gpu_names.append(gpu.name)
-    from solar_euv.device import device_kind
-
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    return {
-        "device": ", ".join(gpu_names) if gpu_names else f"CPU ({_cpu_name()})",
-        "device_kind": device_kind(),
-        "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
-        "device_type": "GPU" if gpus else "CPU",
-        "cpu": _cpu_name(),
-        "cpu_count": os.cpu_count(),
-        "usable_cores": usable,
-        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "command": command or "python -m benchmarks " + " ".join(sys.argv[1:]),
-        "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
 
 
 def supported_precisions(requested, explicit=True):

@@ -38,25 +38,15 @@ def command(model, magnetograms, out, batch_size, passbands, verbose, quiet):
     directory or .keras file), through keras Model.predict.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import numpy as np
 
     from solar_euv.exceptions import InputError
     from solar_euv.inference.generation import network_input, physical_output
     from solar_euv.inference.trained_model import load_trained_model
     from solar_euv.products import output_header, write_fits
-    from solar_euv.sdo.io import read_sdo
-    from solar_euv.sdo.prep import prepare_hmi
+    from solar_euv.sdo.prep import prepare_hmi_files
 
     trained = load_trained_model(model, passbands=passbands)
-    n = trained.image_size
-    images = []
-    for path in magnetograms:
-        image = read_sdo(path, grid_size=n)
-        if image.kind != "hmi":
-            raise InputError(path, f"is an AIA {image.kind} A image, not an HMI "
-                                   "magnetogram")
-        images.append(image)
-    gauss = np.stack([prepare_hmi(image, n) for image in images])
+    images, gauss = prepare_hmi_files(magnetograms, trained.image_size)
     y = trained.model.predict(network_input(gauss, trained.scaling),
                               batch_size=batch_size, verbose=0)
     dn_per_s = physical_output(y, trained.scaling)

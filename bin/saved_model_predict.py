@@ -39,14 +39,12 @@ def command(saved_model, magnetograms, out, request_json, verbose, quiet):
     and its serving_default signature.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import numpy as np
     import tensorflow as tf
 
     from solar_euv.exceptions import InputError
     from solar_euv.products import write_fits
     from solar_euv.sdo.grid import common_grid_header
-    from solar_euv.sdo.io import read_sdo
-    from solar_euv.sdo.prep import prepare_hmi
+    from solar_euv.sdo.prep import prepare_hmi_files
 
     root = pathlib.Path(saved_model)
     meta_path = root / "assets.extra" / "solar_euv.json"
@@ -55,14 +53,8 @@ def command(saved_model, magnetograms, out, request_json, verbose, quiet):
                                "assets.extra/solar_euv.json)")
     meta = json.loads(meta_path.read_text())
     n, passbands = int(meta["image_size"]), meta["passbands"]
-    images = []
-    for path in magnetograms:
-        image = read_sdo(path, grid_size=n)
-        if image.kind != "hmi":
-            raise InputError(path, f"is an AIA {image.kind} A image, not an HMI "
-                                   "magnetogram")
-        images.append(image)
-    gauss = np.stack([prepare_hmi(image, n) for image in images])[..., None]
+    images, gauss = prepare_hmi_files(magnetograms, n)
+    gauss = gauss[..., None]
     serve = tf.saved_model.load(str(root)).signatures["serving_default"]
     outputs = serve(magnetogram=tf.constant(gauss, tf.float32))
     if request_json:

@@ -251,10 +251,11 @@ def _dihedral(image):
 
 
 def test_flips_and_sign_move_the_pair_together(dataset128):
-    from solar_euv.dataset.pipeline import AUGMENTATIONS
+    from solar_euv.augmentations import AUGMENTATIONS
+    from solar_euv.dataset.pipeline import AUGMENTATIONS as PIPELINE_NAMES
     from solar_euv.training.config import AUGMENTATIONS as CONFIG_NAMES
 
-    assert CONFIG_NAMES == AUGMENTATIONS == ("flips", "sign")
+    assert CONFIG_NAMES is PIPELINE_NAMES is AUGMENTATIONS == ("flips", "sign")
     kw = dict(split="train", passbands="171,193", batch_size=1, shuffle_seed=3,
               scaling=OTHER, shake=False)
     plain = _epoch(make_dataset(dataset128, training=True, **kw))

@@ -20,7 +20,8 @@ from solar_euv.sdo.calibration import (correction_table_info, correction_table_p
                                        degradation_factor)
 from solar_euv.sdo.batch import prepare_files
 from solar_euv.sdo.io import read_sdo
-from solar_euv.sdo.prep import PreparedImage, prepare_aia, prepare_file, prepare_hmi
+from solar_euv.sdo.prep import (PreparedImage, prepare_aia, prepare_file, prepare_hmi,
+                                prepare_hmi_files)
 from solar_euv.sdo.resample import resample_to_grid
 from test_io import AIA_171, RSUN_OBS, hmi_pattern, render, write_hmi_like
 
@@ -185,6 +186,16 @@ def test_map_input_and_wrong_kind(tmp_path):
         prepare_hmi(AIA_171, 64)
     with pytest.raises(InputError, match="is an HMI magnetogram, not an AIA image"):
         prepare_aia(hmi_path, 64)
+
+
+def test_prepare_hmi_files_reads_every_file_before_preparing(tmp_path):
+    hmi_path = write_hmi_like(tmp_path / "hmi.fits", size=128)
+    images, gauss = prepare_hmi_files([hmi_path, hmi_path], 64)
+    assert [i.path for i in images] == [str(hmi_path)] * 2 and gauss.shape == (2, 64, 64)
+    np.testing.assert_array_equal(gauss[1], prepare_hmi(read_sdo(hmi_path, grid_size=64), 64))
+    # The AIA file is refused, named as given, before the unreadable one is read.
+    with pytest.raises(InputError, match="is an AIA 171 A image, not an HMI magnetogram"):
+        prepare_hmi_files([hmi_path, AIA_171, tmp_path / "absent.fits"], 64)
 
 
 # -- agreement with aiapy on a real level-1 file --------------------------------------

@@ -33,8 +33,9 @@ import pathlib
 
 import tensorflow as tf
 
+from solar_euv.augmentations import AUGMENTATIONS
 from solar_euv.dataset.manifest import dataset_info, file_sha256
-from solar_euv.dataset.records import decode_image, parse_examples
+from solar_euv.dataset.records import decode_image, every_channel_present, parse_examples
 from solar_euv.exceptions import InputError, SolarEUVError
 from solar_euv.passbands import HMI, parse_passbands
 from solar_euv.scaling import DEFAULT_SCALING, Scaling
@@ -182,14 +183,6 @@ def shake_images(images, seed, padding):
     return move(images)
 
 
-#: Extra augmentations of training pairs (``make_dataset(augment=...)``):
-#: ``"flips"``: one of the eight quarter turns and mirror images of the pair
-#: (the disk and its centre-to-limb variation are symmetric under each);
-#: ``"sign"``: the magnetogram's sign reversed (an EUV image does not depend on
-#: which polarity is which).
-AUGMENTATIONS = ("flips", "sign")
-
-
 def augment_images(images, seed, *, flips=True, sign=True):
     """Apply ``flips`` and/or ``sign`` to one training pair.
 
@@ -254,8 +247,9 @@ def make_dataset(path_or_manifest, split, passbands, batch_size, training, *,
     shake : bool
         Apply the shake augmentation when training (never otherwise).
     augment : sequence of str
-        Further augmentations when training, from :data:`AUGMENTATIONS`
-        (``"flips"``, ``"sign"``); none by default.
+        Further augmentations when training, from
+        :data:`~solar_euv.augmentations.AUGMENTATIONS` (``"flips"``, ``"sign"``);
+        none by default.
     shuffle_seed : int
         Seed of file order, record shuffling and shake offsets.
     shuffle_buffer : int, optional
@@ -356,9 +350,9 @@ def make_dataset(path_or_manifest, split, passbands, batch_size, training, *,
 
     def parse(record, file_seed, index):
         features = parse_examples(record, channels)
-        present = tf.reduce_all(tf.stack([features[f"{c}/present"] > 0 for c in channels]))
         raw = tuple(features[f"{c}/image"] for c in channels)
-        return present, raw, tf.stack([file_seed, index])
+        return (every_channel_present(features, channels), raw,
+                tf.stack([file_seed, index]))
 
     ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.filter(lambda present, raw, seed: present)

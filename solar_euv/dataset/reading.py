@@ -9,12 +9,11 @@ images against observed ones (:mod:`solar_euv.evaluate`,
 """
 import pathlib
 
-import numpy as np
 import tensorflow as tf
 
 from solar_euv.dataset.pipeline import (_info, _split, area_downsample, count_examples,
                                         verify_shards)
-from solar_euv.dataset.records import decode_image, parse_examples
+from solar_euv.dataset.records import decode_image, every_channel_present, parse_examples
 from solar_euv.exceptions import InputError
 from solar_euv.passbands import HMI
 
@@ -72,8 +71,8 @@ def read_split(data, split, passbands, image_size, batch_size=4):
 
     def parse(record):
         f = parse_examples(record, channels)
-        present = tf.reduce_all(tf.stack([f[f"{c}/present"] > 0 for c in channels]))
-        return present, f["time"], tuple(f[f"{c}/image"] for c in channels)
+        raw = tuple(f[f"{c}/image"] for c in channels)
+        return every_channel_present(f, channels), f["time"], raw
 
     def decode(present, time, raw):
         images = []
@@ -94,10 +93,9 @@ def split_times(data, split, passbands):
 
     Parameters
     ----------
-    data : str, os.PathLike or dict
-        Dataset directory (or :func:`~solar_euv.dataset.dataset_info` result).
-    split : str
-    passbands : sequence of str
+    data, split, passbands
+        As for :func:`read_split`: the dataset, the split and the passbands
+        that every listed example has.
 
     Returns
     -------
@@ -106,12 +104,9 @@ def split_times(data, split, passbands):
     """
     info = _info(data)
     channels = (HMI.name,) + tuple(passbands)
-    spec = {"time": tf.io.FixedLenFeature([], tf.string)}
-    spec.update({f"{c}/present": tf.io.FixedLenFeature([], tf.int64, default_value=0)
-                 for c in channels})
     times = []
     for record in tf.data.TFRecordDataset(_shard_files(info, split)).batch(256):
-        f = tf.io.parse_example(record, spec)
-        ok = np.all(np.stack([f[f"{c}/present"].numpy() > 0 for c in channels]), axis=0)
+        f = parse_examples(record, channels, images=False)
+        ok = every_channel_present(f, channels).numpy()
         times.extend(t.decode() for t, keep in zip(f["time"].numpy(), ok) if keep)
     return times

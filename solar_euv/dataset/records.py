@@ -57,6 +57,7 @@ __all__ = [
     "to_float16",
     "encode_example",
     "parse_examples",
+    "every_channel_present",
     "decode_image",
     "ShardWriter",
 ]
@@ -211,19 +212,37 @@ class ShardWriter:
 
 # -- reading ------------------------------------------------------------------
 
-def parse_examples(serialized, channels):
+def parse_examples(serialized, channels, *, images=True):
     """Parse serialised examples (scalar or vector of strings) for ``channels``.
 
     Returns a dict with ``time``, and for each channel ``<ch>/image`` (raw
-    bytes) and ``<ch>/present`` (int64).
+    bytes; left out with ``images=False``) and ``<ch>/present`` (int64).
     """
     spec = {"time": tf.io.FixedLenFeature([], tf.string)}
     for ch in channels:
-        spec[f"{ch}/image"] = tf.io.FixedLenFeature([], tf.string, default_value="")
+        if images:
+            spec[f"{ch}/image"] = tf.io.FixedLenFeature([], tf.string, default_value="")
         spec[f"{ch}/present"] = tf.io.FixedLenFeature([], tf.int64, default_value=0)
     if serialized.shape.rank == 0:
         return tf.io.parse_single_example(serialized, spec)
     return tf.io.parse_example(serialized, spec)
+
+
+def every_channel_present(features, channels):
+    """Whether each example parsed by :func:`parse_examples` holds every one of ``channels``.
+
+    Parameters
+    ----------
+    features : dict
+        :func:`parse_examples` of one serialised example or of a vector of them.
+    channels : sequence of str
+
+    Returns
+    -------
+    tf.Tensor
+        bool: a scalar for one example, ``[B]`` for a vector of them.
+    """
+    return tf.reduce_all(tf.stack([features[f"{ch}/present"] > 0 for ch in channels]), axis=0)
 
 
 def decode_image(raw, size):

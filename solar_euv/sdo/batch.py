@@ -13,6 +13,7 @@ import sys
 import warnings
 
 from solar_euv.exceptions import InputError, SolarEUVError
+from solar_euv.progress import FileBar
 from solar_euv.sdo.prep import prepare_file
 
 __all__ = ["prepare_files"]
@@ -93,7 +94,7 @@ def prepare_files(paths, size=1024, *, workers=1, progress=True, on_error="raise
     kwargs = {"correction_table": correction_table, "degradation": degradation,
               "order": order, "pointing_table": pointing_table}
     jobs = [(p, size, kwargs) for p in paths]
-    bar = _progress(len(jobs), progress)
+    bar = FileBar("prepare", len(jobs), enabled=progress)
     try:
         if client is not None:
             from solar_euv.sdo.cluster import map_in_order
@@ -172,21 +173,3 @@ def _worker_context():
         context.set_forkserver_preload(list(_WORKER_MODULES))
         return context
     return multiprocessing.get_context("spawn")
-
-
-class _NoBar:
-    def update(self, n):
-        pass
-
-    def close(self):
-        pass
-
-
-def _progress(total, enabled):
-    if not enabled:
-        return _NoBar()
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # tqdm is optional: no bar without it
-        return _NoBar()
-    return tqdm(total=total, unit="file", desc="prepare", leave=False)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from solar_euv.exceptions import SolarEUVError
 from solar_euv.passbands import parse_passbands
+from solar_euv.progress import FileBar
 from solar_euv.sdo.download import NETWORK_ERRORS, FetchError, download, offline_error
 from solar_euv.sdo.jsoc_query import (MAGNETOGRAM_SERIES, QUERY_KEYS, export_query, grid_query,
                                       magnetogram_series, select_nearest, series_for,
@@ -202,7 +203,7 @@ def fetch(start, end, out_dir, *, cadence="6h", passbands="all", hmi=True, email
     if int(jobs) < 1:
         raise SolarEUVError(f"jobs must be at least 1; received {jobs}")
     result = FetchResult()
-    files = _Progress(bar)
+    files = FileBar("fetch", enabled=bar)   # one bar over every file to download
     try:
         for channel in channels:
             _fetch_channel(client, channel, steps, start, end, cadence, tolerance, out_dir,
@@ -277,29 +278,3 @@ def _in_order(func, items, jobs):
         finally:
             for future in futures:
                 future.cancel()             # a failed file: start no further downloads
-
-
-class _Progress:
-    """One tqdm bar over every file to download (or nothing)."""
-
-    def __init__(self, enabled):
-        self._bar = None
-        if enabled:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:  # tqdm is optional: no bar without it
-                return
-            self._bar = tqdm(total=0, unit="file", desc="fetch", leave=False)
-
-    def add(self, n):
-        if self._bar is not None:
-            self._bar.total += n
-            self._bar.refresh()
-
-    def update(self):
-        if self._bar is not None:
-            self._bar.update(1)
-
-    def close(self):
-        if self._bar is not None:
-            self._bar.close()

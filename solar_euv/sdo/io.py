@@ -38,6 +38,7 @@ NaN handling: pixels that are NaN or equal to ``BLANK`` are NaN in the
 returned map (HMI leaves off-disk pixels NaN); :mod:`solar_euv.sdo.prep`
 treats them as missing.  A file without any finite pixel is refused.
 """
+import contextlib
 import os
 import pathlib
 import warnings
@@ -57,6 +58,7 @@ __all__ = [
     "read_sdo",
     "read_hmi",
     "read_aia",
+    "check_hmi",
     "read_header",
     "block_mean",
     "bin_factor",
@@ -136,6 +138,22 @@ def _is_truncation(err):
                                    "cannot reshape", "not enough"))
 
 
+@contextlib.contextmanager
+def _reading(path):
+    """Astropy's warnings silenced, and what it raises reading ``path`` as one InputError."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    except InputError:
+        raise
+    except Exception as err:  # astropy raises OSError, ValueError, TypeError, ...
+        if _is_truncation(err):
+            raise InputError(path, "is a truncated FITS file", category="unreadable") from None
+        raise InputError(path, f"is not a readable FITS file ({err})",
+                         category="unreadable") from None
+
+
 def _image_hdu(hdul, path):
     for hdu in hdul:
         if not getattr(hdu, "is_image", False) or not hdu.header.get("NAXIS", 0):
@@ -175,18 +193,8 @@ def read_header(path):
     """
     path = os.fspath(path)
     _precheck(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with fits.open(path, memmap=False, lazy_load_hdus=True) as hdul:
-                return _image_hdu(hdul, path).header.copy()
-    except InputError:
-        raise
-    except Exception as err:
-        if _is_truncation(err):
-            raise InputError(path, "is a truncated FITS file", category="unreadable") from None
-        raise InputError(path, f"is not a readable FITS file ({err})",
-                         category="unreadable") from None
+    with _reading(path), fits.open(path, memmap=False, lazy_load_hdus=True) as hdul:
+        return _image_hdu(hdul, path).header.copy()
 
 
 def read_sdo(path, *, grid_size=None):
@@ -221,25 +229,15 @@ def read_sdo(path, *, grid_size=None):
 
     path = os.fspath(path)
     _precheck(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with fits.open(path, memmap=False, do_not_scale_image_data=True) as hdul:
-                hdu = _image_hdu(hdul, path)
-                header = hdu.header.copy()
-                kind, quality_note = validate_header(header, path)
-                raw = hdu.data
-                if raw is None:
-                    raise InputError(path, "holds no image (every HDU is empty)",
-                                     category="unreadable")
-                raw = np.asarray(raw)
-    except InputError:
-        raise
-    except Exception as err:  # astropy raises OSError, ValueError, TypeError, ...
-        if _is_truncation(err):
-            raise InputError(path, "is a truncated FITS file", category="unreadable") from None
-        raise InputError(path, f"is not a readable FITS file ({err})",
-                         category="unreadable") from None
+    with _reading(path), fits.open(path, memmap=False, do_not_scale_image_data=True) as hdul:
+        hdu = _image_hdu(hdul, path)
+        header = hdu.header.copy()
+        kind, quality_note = validate_header(header, path)
+        raw = hdu.data
+        if raw is None:
+            raise InputError(path, "holds no image (every HDU is empty)",
+                             category="unreadable")
+        raw = np.asarray(raw)
     if quality_note:
         warnings.warn(quality_note, SolarEUVWarning, stacklevel=2)
     if raw.ndim != 2:
@@ -275,10 +273,22 @@ def read_hmi(path):
     including an AIA image.
     """
     image = read_sdo(path)
-    if image.kind != "hmi":
-        raise InputError(path, f"is an AIA {image.kind} A image, not an HMI magnetogram",
-                         category="product")
+    check_hmi(image, path)
     return image.map
+
+
+def check_hmi(image, name):
+    """Raise :class:`~solar_euv.exceptions.InputError` unless ``image`` is an HMI magnetogram.
+
+    Parameters
+    ----------
+    image : SDOImage
+    name : str or os.PathLike
+        What the error names (the file as the caller gave it).
+    """
+    if image.kind != "hmi":
+        raise InputError(name, f"is an AIA {image.kind} A image, not an HMI magnetogram",
+                         category="product")
 
 
 def read_aia(path):

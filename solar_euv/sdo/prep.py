@@ -47,12 +47,13 @@ import numpy as np
 from solar_euv.exceptions import InputError, SolarEUVError
 from solar_euv.scaling import disk_center_px, disk_mask, solar_radius_px
 from solar_euv.sdo.calibration import degradation_factor
-from solar_euv.sdo.io import SDOImage, bin_factor, detect_kind, read_sdo
+from solar_euv.sdo.io import SDOImage, bin_factor, check_hmi, detect_kind, read_sdo
 from solar_euv.sdo.resample import MAX_ABS_VALUE, resample_to_grid
 
 __all__ = [
     "PreparedImage",
     "prepare_hmi",
+    "prepare_hmi_files",
     "prepare_aia",
     "prepare_file",
 ]
@@ -188,10 +189,7 @@ def prepare_hmi(map_or_path, size=1024, *, order=3):
     numpy.ndarray
     """
     image = _as_image(map_or_path, size)
-    if image.kind != "hmi":
-        raise InputError(image.path or "<map>",
-                         f"is an AIA {image.kind} A image, not an HMI magnetogram",
-                         category="product")
+    check_hmi(image, image.path or "<map>")
     size, centre, radius = _grid(size)
     _check_magnitude(image)
     out = resample_to_grid(image.map, (size, size), centre,
@@ -199,6 +197,43 @@ def prepare_hmi(map_or_path, size=1024, *, order=3):
     _check_finite(out, image)
     out[_off_disk(size)] = 0.0
     return out
+
+
+def prepare_hmi_files(paths, size=1024, *, order=3):
+    """HMI magnetogram files -> their images and a ``float32 (n, size, size)`` stack in Gauss.
+
+    Every file is read (:func:`~solar_euv.sdo.io.read_sdo`, blocks averaged
+    towards the grid) and refused unless it is an HMI magnetogram before any
+    is resampled, so a wrong file is named before the slow part; then each
+    goes through :func:`prepare_hmi`.
+
+    Parameters
+    ----------
+    paths : sequence of str or os.PathLike
+        At least one file.
+    size, order : int
+        Grid side ``N`` and spline order of the warp, as for :func:`prepare_hmi`.
+
+    Returns
+    -------
+    images : list of SDOImage
+        The files as read, in the order of ``paths`` (their maps' headers
+        and times describe the sources).
+    gauss : numpy.ndarray
+        ``float32 (len(paths), size, size)``, one magnetogram per file.
+
+    Raises
+    ------
+    solar_euv.exceptions.InputError
+        The first file that is unreadable, unusable or not an HMI
+        magnetogram (one sentence naming it as given).
+    """
+    images = []
+    for path in paths:
+        image = read_sdo(path, grid_size=size)
+        check_hmi(image, path)
+        images.append(image)
+    return images, np.stack([prepare_hmi(image, size, order=order) for image in images])
 
 
 @functools.lru_cache(maxsize=8)

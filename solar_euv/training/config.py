@@ -1,6 +1,7 @@
 """The options of a training run: :class:`TrainConfig`, its presets and its identity."""
 import dataclasses
 
+from solar_euv.augmentations import AUGMENTATIONS
 from solar_euv.exceptions import SolarEUVError
 
 __all__ = ["PRESETS", "LR_DECAYS", "AUGMENTATIONS", "LEGACY_IDENTITY", "TrainConfig"]
@@ -34,11 +35,6 @@ PRESETS = {
               "val_examples": 64, "hmi_limit": 3000.0, "lr": 2e-4, "lr_decay": "none",
               "hmi_asinh": 0.0, "mask_radius": 0.99},
 }
-
-#: Training augmentations besides the paper's shake: the names of
-#: :data:`solar_euv.dataset.pipeline.AUGMENTATIONS` (repeated here so that
-#: the configuration does not import TensorFlow; a test keeps them equal).
-AUGMENTATIONS = ("flips", "sign")
 
 #: Learning-rate schedules: constant (the paper), or pix2pix's linear decay
 #: to zero over the second half of the steps (:class:`~solar_euv.models.LinearDecay`).
