@@ -71,7 +71,7 @@ def test_model_a_end_to_end_writes_the_run_directory(prepared_sample, tmp_path):
 def test_model_b_all_passbands(prepared_sample, tmp_path):
     run = tmp_path / "run"
     result = _run(["--data", str(prepared_sample), "--passbands", "all", "--model", "B",
-                   "--iterations", "2",
+                   "--iterations", "2", "--d-lr", "2e-4",
                    "--save-every", "2", "--validate-every", "2", "--run-dir", str(run),
                    "-q"] + SMALL)
     assert result.exit_code == 0, result.output
@@ -82,6 +82,11 @@ def test_model_b_all_passbands(prepared_sample, tmp_path):
     model = load_model(run / "model.keras")
     assert model.generator.output_shape == (None, 64, 64, 9)
     assert int(model.d_optimizer.iterations) == 2
+    # --d-lr: the discriminator on its own rate, same (linear) schedule; recorded.
+    d_rate, g_rate = model.d_optimizer._learning_rate, model.optimizer._learning_rate
+    assert float(d_rate(0)) == pytest.approx(2e-4) and float(g_rate(0)) == pytest.approx(1e-3)
+    assert d_rate.total_steps == g_rate.total_steps == 2
+    assert json.loads((run / "config.json").read_text())["identity"]["d_lr"] == 2e-4
 
 
 def test_mixed_bfloat16_run(prepared_sample, tmp_path):

@@ -43,13 +43,13 @@ LR_DECAYS = ("none", "linear")
 # Options that define what a run computes; a run directory is only resumed
 # with the same values (--iterations may change: a run can be extended).
 _IDENTITY = ("data", "passbands", "model", "image_size", "batch_size",
-             "disc_layers", "l1_weight", "lr", "lr_decay", "beta1", "precision", "seed",
+             "disc_layers", "l1_weight", "lr", "d_lr", "lr_decay", "beta1", "precision", "seed",
              "base_filters", "validate_every", "save_every", "val_examples", "hmi_limit",
              "hmi_off_disk", "augment", "hmi_asinh", "mask_radius")
 
 #: Identity values of options added later, for run directories written before them
 #: (such a run computed with these values).
-LEGACY_IDENTITY = {"augment": [], "hmi_asinh": 0.0, "mask_radius": 0.99}
+LEGACY_IDENTITY = {"augment": [], "hmi_asinh": 0.0, "mask_radius": 0.99, "d_lr": None}
 
 
 @dataclasses.dataclass
@@ -91,6 +91,11 @@ class TrainConfig:
         "min": 0, "min_open": True,
         "help": "Adam learning rate of both networks (quick: 1e-3; paper: 2e-4, Park et "
                 "al. 2019).  [preset]"})
+    d_lr: float = dataclasses.field(default=None, metadata={
+        "min": 0, "min_open": True,
+        "help": "Adam learning rate of the discriminator (Model B), on the same schedule; "
+                "default: --lr.  At the quick preset's 1e-3 the discriminator wins and "
+                "Model B diverges; 2e-4 keeps it in step (docs: learning)."})
     lr_decay: str = dataclasses.field(default=None, metadata={
         "choices": LR_DECAYS,
         "help": "none: constant rate (the paper).  linear: constant for the first half of "

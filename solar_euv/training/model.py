@@ -4,13 +4,14 @@ from solar_euv.exceptions import InputError
 __all__ = ["learning_rate", "build_model", "load_backup", "extend_schedule", "open_model"]
 
 
-def learning_rate(config):
-    """The rate or schedule both optimizers use."""
+def learning_rate(config, rate=None):
+    """The rate or schedule of an optimizer: ``rate`` (default ``config.lr``) on the run's schedule."""
     from solar_euv.models import LinearDecay
 
+    rate = config.lr if rate is None else rate
     if config.lr_decay == "linear":
-        return LinearDecay(config.lr, config.iterations, decay_start=0.5)
-    return config.lr
+        return LinearDecay(rate, config.iterations, decay_start=0.5)
+    return rate
 
 
 def extend_schedule(model, config):
@@ -36,6 +37,9 @@ def build_model(config, channels, strategy):
         # FusedAdam "g_adam" and "d_adam": Keras's Adam with a fused TF update.
         g_opt, d_opt = paper_optimizers(learning_rate(config), beta_1=config.beta1,
                                         beta_2=0.999)
+        if config.d_lr is not None:
+            d_opt = paper_optimizers(learning_rate(config, config.d_lr),
+                                     beta_1=config.beta1, beta_2=0.999)[1]
         model.compile(g_opt, d_opt, l1_weight=config.l1_weight,
                       gan_weight=1.0 if config.model == "B" else 0.0)
     return model
