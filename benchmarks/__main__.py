@@ -259,6 +259,9 @@ def main(argv=None):
     learn.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="another training option for every run, e.g. lr=2e-4, "
                             "lr_decay=none, hmi_off_disk=-1, batch_size=8 (repeatable)")
+    learn.add_argument("--merge", action="append", metavar="LEARN_JSON",
+                       help="train nothing: combine the learn.json of runs made in parallel "
+                            "(e.g. one per core) into --out (repeatable)")
     learn.set_defaults(func=_learn)
 
     argv = sys.argv[1:] if argv is None else list(argv)

@@ -306,6 +306,41 @@ def _write(out, result):
         plot_curves(result, out / "learn.png")
 
 
+def merge_results(results):
+    """One result from several ``learn.json`` of the same settings run in parallel.
+
+    References, untrained scores and runs are united (each passband's
+    references must agree where two results have them); the commands are
+    joined with ``" ; "``; the machine is the first result's.
+    """
+    from solar_euv.passbands import PASSBAND_NAMES
+
+    if not results:
+        raise ValueError("merge_results needs at least one result")
+    keys = ("image_size", "iterations", "validate_every", "batch_size", "lr", "lr_decay",
+            "hmi_limit", "hmi_off_disk", "hmi_asinh", "mask_radius", "sun_seed", "data")
+    first = results[0]
+    for other in results[1:]:
+        differ = [k for k in keys if other.get(k) != first.get(k)]
+        if differ:
+            raise ValueError("results made with different settings: " + ", ".join(differ))
+    merged = {k: v for k, v in first.items() if k not in ("references", "untrained", "runs")}
+    merged["command"] = " ; ".join(r["command"] for r in results)
+    refs = {}
+    for r in results:
+        for key, value in r["references"].items():
+            if isinstance(value, dict):
+                refs.setdefault(key, {}).update(value)
+            else:
+                refs.setdefault(key, value)
+    order = [b for b in PASSBAND_NAMES if b in refs.get("pixel_fit", {})]
+    merged["references"] = {k: ({b: v[b] for b in order if b in v} if isinstance(v, dict)
+                                else v) for k, v in refs.items()}
+    merged["untrained"] = {b: u for r in results for b, u in r["untrained"].items()}
+    merged["runs"] = [run for r in results for run in r["runs"]]
+    return merged
+
+
 def _options(pairs):
     """``["lr=2e-4", "lr_decay=none"]`` -> ``{"lr": 2e-4, "lr_decay": "none"}``."""
     out = {}
@@ -326,6 +361,12 @@ def main(args, argv):
 
     start = time.perf_counter()
     out = pathlib.Path(args.out)
+    if getattr(args, "merge", None):
+        result = merge_results([json.loads(pathlib.Path(p).read_text()) for p in args.merge])
+        _write(out, result)
+        print(markdown_tables(result))
+        print(f"written: {out / 'learn.json'}, {out / 'learn.md'}, {out / 'learn.png'}")
+        return 0
     result = run_learning_benchmark(
         out, passbands=parse_passbands([args.passbands]), models=args.models,
         nine=args.nine, steps=args.steps, image_size=args.image_size,

@@ -278,6 +278,33 @@ def test_learn_writes_curves_references_and_sharpness(prepared_sample, tmp_path,
     assert (out / "learn.png").stat().st_size > 5000
     assert result["command"].startswith("python -m benchmarks learn")
     assert result["machine"]["device_kind"] and result["machine"]["cpu_count"] >= 1
+    # Runs made in parallel (one per core) combine into one result and one set of tables.
+    other = json.loads((out / "learn.json").read_text())
+    other["command"] += " --passbands 193"
+    other["references"] = {k: ({"193": 0.5} if isinstance(v, dict) else v)
+                           for k, v in other["references"].items()}
+    other["untrained"] = {"193": 0.1}
+    other["runs"] = [dict(run, name="A-193", passbands=["193"],
+                          final={"193": run["final"]["171"]},
+                          curve={"steps": run["curve"]["steps"],
+                                 "CC": {"193": run["curve"]["CC"]["171"]}})
+                     for run in other["runs"][:1]]
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    merged_dir = tmp_path / "merged"
+    assert main(["learn", "--out", str(merged_dir), "--merge", str(out / "learn.json"),
+                 "--merge", str(tmp_path / "other.json")]) == 0
+    merged = json.loads((merged_dir / "learn.json").read_text())
+    assert [r["name"] for r in merged["runs"]] == ["A-171", "B-171", "A-193"]
+    assert list(merged["references"]["pixel_fit"]) == ["171", "193"]
+    assert " ; " in merged["command"]
+    runs_table = json.loads((merged_dir / "learn_runs.json").read_text())
+    assert [row[:2] for row in runs_table["rows"]] == [["A-171", "171"], ["B-171", "171"],
+                                                      ["A-193", "193"]]
+    other["lr"] = 1.0
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    with pytest.raises(ValueError, match="different settings: lr"):
+        main(["learn", "--out", str(merged_dir), "--merge", str(out / "learn.json"),
+              "--merge", str(tmp_path / "other.json")])
 
 
 def test_results_name_the_device_kind(tiny_result):
