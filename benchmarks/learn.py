@@ -238,7 +238,7 @@ def results_tables(result, *, machine=None, notes=()):
                 r["name"], b, _fmt(f["CC"]),
                 "" if best is None else f"{curve[best]:.3f} ({r['curve']['steps'][best]})",
                 _fmt(refs["pixel_fit"].get(b)), _fmt(refs.get("oracle_at_size", {}).get(b)),
-                _fmt(f["FLUX"]), _fmt(f["HFP"]), f"{r['seconds']:.0f}"])
+                _fmt(f["FLUX"]), _fmt(f["HFP"]), str(r["steps"]), f"{r['seconds']:.0f}"])
     return {
         "learn_references.json": dict(
             title=f"References on the {refs['examples']} validation examples ({size} px)",
@@ -248,7 +248,8 @@ def results_tables(result, *, machine=None, notes=()):
             title=f"Validation CC after {result['iterations']} steps ({size} px, batch "
                   f"{result['batch_size']}, rate {result['lr']} {result['lr_decay']} decay)",
             columns=["run", "passband", "CC", "best CC (step)", "per-pixel fit",
-                     f"oracle at {size} px", "flux ratio", "HF power ratio", "training s"],
+                     f"oracle at {size} px", "flux ratio", "HF power ratio", "steps",
+                     "training s"],
             rows=run_rows, **common),
     }
 
@@ -309,15 +310,16 @@ def _write(out, result):
 def merge_results(results):
     """One result from several ``learn.json`` of the same settings run in parallel.
 
-    References, untrained scores and runs are united (each passband's
-    references must agree where two results have them); the commands are
-    joined with ``" ; "``; the machine is the first result's.
+    References, untrained scores and runs are united (the references of a
+    passband are the same computation in each); the commands are joined with
+    ``" ; "``; the machine is the first result's.  Runs may differ in their
+    number of steps (a passband given a longer run): the runs table says each.
     """
     from solar_euv.passbands import PASSBAND_NAMES
 
     if not results:
         raise ValueError("merge_results needs at least one result")
-    keys = ("image_size", "iterations", "validate_every", "batch_size", "lr", "lr_decay",
+    keys = ("image_size", "batch_size", "lr", "lr_decay",
             "hmi_limit", "hmi_off_disk", "hmi_asinh", "mask_radius", "sun_seed", "data")
     first = results[0]
     for other in results[1:]:
@@ -326,6 +328,8 @@ def merge_results(results):
             raise ValueError("results made with different settings: " + ", ".join(differ))
     merged = {k: v for k, v in first.items() if k not in ("references", "untrained", "runs")}
     merged["command"] = " ; ".join(r["command"] for r in results)
+    steps = sorted({r["iterations"] for r in results})
+    merged["iterations"] = steps[0] if len(steps) == 1 else "/".join(map(str, steps))
     refs = {}
     for r in results:
         for key, value in r["references"].items():

@@ -61,6 +61,8 @@ def main(argv=None):
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--mask-radius", type=float, default=0.99,
                    help="radius (solar radii) beyond which input and target are off-disk")
+    p.add_argument("--disk-loss", action="store_true",
+                   help="L1 (and D) on the disk only (Pix2Pix.compile disk_radius)")
     p.add_argument("--augment", default="none", choices=("none", "flips", "sign", "flips+sign"),
                    help="random flips/quarter turns of image pairs and/or magnetogram sign")
     p.add_argument("--seed", type=int, default=0)
@@ -119,7 +121,8 @@ def main(argv=None):
     g_opt, d_opt = paper_optimizers(lr)
     if a.d_lr:
         d_opt = paper_optimizers(a.d_lr)[1]
-    model.compile(g_opt, d_opt, gan_weight=1.0 if a.model == "B" else 0.0)
+    model.compile(g_opt, d_opt, gan_weight=1.0 if a.model == "B" else 0.0,
+                  disk_radius=a.mask_radius if a.disk_loss else None)
     generate = tf.function(lambda x: model.generator(x, training=False))
     start, curve = time.perf_counter(), []
     for k in range(a.steps // a.every):

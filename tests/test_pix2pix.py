@@ -162,6 +162,32 @@ def test_two_replicas_make_the_same_update_as_one_device(model_name, mirrored_st
         np.testing.assert_allclose(h1[key], h2[key], rtol=1e-4)
 
 
+def test_disk_loss_ignores_the_generator_off_the_disk():
+    from solar_euv.scaling import disk_mask
+
+    keras.utils.set_random_seed(5)
+    x, y = _pair(batch=2)
+    inside = disk_mask(SIZE, 1.0)[None, :, :, None]
+    y = np.where(inside, y, -1.0).astype("float32")
+    model = _small("B", dropout_rate=0.0)
+    model.compile(l1_weight=7.0, gan_weight=0.5, disk_radius=1.0)
+    fake = model.generator(x, training=False).numpy()
+    on_disk = np.where(inside, fake, y)
+    x, y = keras.ops.convert_to_tensor(x.astype("float32")), keras.ops.convert_to_tensor(y)
+    losses = model._pair_losses(x, y, keras.ops.convert_to_tensor(fake), training=False)
+    # The L1 counts the disk alone (off the disk the target stands in for
+    # the output), and the discriminator judges that same image.
+    assert float(losses["l1"]) == pytest.approx(np.mean(np.abs(np.asarray(y) - on_disk)),
+                                                rel=1e-5)
+    other = keras.ops.convert_to_tensor(np.where(inside, fake, 0.7).astype("float32"))
+    again = model._pair_losses(x, y, other, training=False)
+    for key in ("l1", "g_gan", "d_loss"):
+        assert float(again[key]) == pytest.approx(float(losses[key]), rel=1e-6)
+    # Without it (the paper) the off-disk pixels count.
+    model.compile(l1_weight=7.0, gan_weight=0.5)
+    assert float(model._pair_losses(x, y, other, training=False)["l1"]) > float(losses["l1"])
+
+
 def test_save_load_round_trip_and_continue_training(tmp_path):
     keras.utils.set_random_seed(6)
     x, y = _pair(batch=2, channels=2)
@@ -169,7 +195,8 @@ def test_save_load_round_trip_and_continue_training(tmp_path):
                           max_filters=16, bottleneck_size=1, dropout_rate=0.0,
                           synchronized_bn=False)
     model.compile(keras.optimizers.Adam(3e-4, beta_1=0.4),
-                  keras.optimizers.Adam(1e-4, beta_1=0.6), l1_weight=50.0, gan_weight=0.5)
+                  keras.optimizers.Adam(1e-4, beta_1=0.6), l1_weight=50.0, gan_weight=0.5,
+                  disk_radius=0.9)
     model.fit(x, y, batch_size=2, epochs=2, verbose=0)
     path = tmp_path / "model.keras"
     model.save(path)
@@ -178,7 +205,7 @@ def test_save_load_round_trip_and_continue_training(tmp_path):
     assert isinstance(loaded, Pix2Pix)
     assert loaded.generator.get_config() == model.generator.get_config()
     assert loaded.discriminator.get_config()["n_layers"] == 2
-    assert (loaded.l1_weight, loaded.gan_weight) == (50.0, 0.5)
+    assert (loaded.l1_weight, loaded.gan_weight, loaded.disk_radius) == (50.0, 0.5, 0.9)
     assert float(loaded.optimizer.learning_rate) == pytest.approx(3e-4)
     assert float(loaded.d_optimizer.beta_1) == pytest.approx(0.6)
     assert int(loaded.optimizer.iterations) == 2 == int(loaded.d_optimizer.iterations)

@@ -152,18 +152,20 @@ def test_rerun_same_command_resumes_and_other_config_is_refused(prepared_sample,
     assert "Traceback" not in other.output
     forced = _run(args + ["--iterations", "2", "--lr", "5e-4", "--force"])
     assert forced.exit_code == 0 and "done: 2 steps" in forced.output
-    # A run directory written before --hmi-asinh and --mask-radius existed
-    # computed the linear input and the 0.99 R mask: resumed with those
-    # values, refused (naming them) with the quick preset's new ones.
+    # A run directory written before --hmi-asinh, --mask-radius, --disk-loss
+    # and --d-lr existed computed the linear input, the 0.99 R mask and the
+    # loss on every pixel: resumed with those values, refused (naming them)
+    # with the quick preset's new ones.
     config = json.loads((run / "config.json").read_text())
-    for key in ("hmi_asinh", "mask_radius"):
+    assert config["identity"]["disk_loss"] is True   # the quick preset's
+    for key in ("hmi_asinh", "mask_radius", "disk_loss", "d_lr"):
         del config["identity"][key]
     (run / "config.json").write_text(json.dumps(config))
     new = _run(args + ["--iterations", "2", "--lr", "5e-4"])
     assert new.exit_code == 1
-    assert "different configuration (hmi_asinh, mask_radius differ)" in new.output
+    assert "different configuration (disk_loss, hmi_asinh, mask_radius differ)" in new.output
     old = _run(args + ["--iterations", "2", "--lr", "5e-4", "--hmi-asinh", "0",
-                       "--mask-radius", "0.99"])
+                       "--mask-radius", "0.99", "--no-disk-loss"])
     assert old.exit_code == 0 and "resuming from step 2" in old.output
 
 

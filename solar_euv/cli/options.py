@@ -197,7 +197,7 @@ def options_from_fields(cls, shared=None, skip=()):
     metadata's ``cli_default``) and the metadata's ``help``; ``choices``,
     ``min``/``max``/``min_open``, ``directory`` and ``case_sensitive`` give
     the click type (``cli_type`` names it directly), and a ``bool`` field is
-    a flag.  ``shared`` maps a field
+    a flag (``--name/--no-name`` when its default is None: a preset decides).  ``shared`` maps a field
     name to a function ``(default=..., help_text=...)`` returning a shared
     option of this module (``--passbands``, ``--image-size``, ``--seed``);
     fields in ``skip`` get no option.
@@ -218,6 +218,11 @@ def options_from_fields(cls, shared=None, skip=()):
             decorators.append(shared[field.name](default=default, help_text=meta["help"]))
             continue
         name = "--" + field.name.replace("_", "-")
+        if field.type is bool and field.default is None:
+            # Set by a preset unless given: --name / --no-name, default unset.
+            flag = f"{name}/--no-{name[2:]}"
+            decorators.append(click.option(flag, field.name, default=None, help=meta["help"]))
+            continue
         if field.type is bool:
             decorators.append(click.option(name, field.name, is_flag=True, help=meta["help"]))
             continue

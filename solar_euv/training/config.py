@@ -28,12 +28,12 @@ PRESETS = {
     "quick": {"model": "A", "image_size": 128, "iterations": 600, "batch_size": 4,
               "base_filters": 32, "validate_every": 200, "save_every": 100,
               "val_examples": 64, "hmi_limit": 1000.0, "lr": 1e-3, "lr_decay": "linear",
-              "hmi_asinh": 30.0, "mask_radius": 1.0},
+              "hmi_asinh": 30.0, "mask_radius": 1.0, "disk_loss": True},
     # Park et al. 2019: 1024 px, batch 1, 500,000 iterations.
     "paper": {"model": "B", "image_size": 1024, "iterations": 500_000, "batch_size": 1,
               "base_filters": 64, "validate_every": 10_000, "save_every": 5_000,
               "val_examples": 64, "hmi_limit": 3000.0, "lr": 2e-4, "lr_decay": "none",
-              "hmi_asinh": 0.0, "mask_radius": 0.99},
+              "hmi_asinh": 0.0, "mask_radius": 0.99, "disk_loss": False},
 }
 
 #: Learning-rate schedules: constant (the paper), or pix2pix's linear decay
@@ -45,11 +45,12 @@ LR_DECAYS = ("none", "linear")
 _IDENTITY = ("data", "passbands", "model", "image_size", "batch_size",
              "disc_layers", "l1_weight", "lr", "d_lr", "lr_decay", "beta1", "precision", "seed",
              "base_filters", "validate_every", "save_every", "val_examples", "hmi_limit",
-             "hmi_off_disk", "augment", "hmi_asinh", "mask_radius")
+             "hmi_off_disk", "augment", "hmi_asinh", "mask_radius", "disk_loss")
 
 #: Identity values of options added later, for run directories written before them
 #: (such a run computed with these values).
-LEGACY_IDENTITY = {"augment": [], "hmi_asinh": 0.0, "mask_radius": 0.99, "d_lr": None}
+LEGACY_IDENTITY = {"augment": [], "hmi_asinh": 0.0, "mask_radius": 0.99, "d_lr": None,
+                   "disk_loss": False}
 
 
 @dataclasses.dataclass
@@ -130,10 +131,11 @@ class TrainConfig:
     preset: str = dataclasses.field(default="quick", metadata={
         "choices": tuple(PRESETS),
         "help": "Defaults for model, size, steps, batch, filters, HMI clip and rate.  "
-                "quick: Model A, 128 px, 600 steps, batch 4, 32 base filters, +-1000 G, "
-                "rate 1e-3 decaying linearly (minutes on a laptop CPU).  paper: 1024 px, "
-                "500,000 steps, Model B, batch 1, 64 filters, +-3000 G, constant rate "
-                "2e-4.  Options given explicitly win."})
+                "quick: Model A, 128 px, 600 steps, batch 4, 32 base filters, +-1000 G "
+                "as asinh(B / 30 G), mask at 1.0 R, loss on the disk, rate 1e-3 decaying "
+                "linearly (minutes on a laptop CPU).  paper: 1024 px, 500,000 steps, "
+                "Model B, batch 1, 64 filters, +-3000 G linear, mask at 0.99 R, every "
+                "pixel in the loss, constant rate 2e-4.  Options given explicitly win."})
     base_filters: int = dataclasses.field(default=None, metadata={
         "min": 1, "max": 512,
         "help": "Filters of the first layer of both networks (64 in the paper).  [preset]"})
@@ -165,6 +167,11 @@ class TrainConfig:
         "help": "Radius in R_sun beyond which input and target are off-disk (quick: 1.0, "
                 "the disk the paper's metrics score; paper: 0.99, the authors' TF2 "
                 "notebook).  [preset]"})
+    disk_loss: bool = dataclasses.field(default=None, metadata={
+        "help": "Train on the disk alone: beyond --mask-radius the generated image is "
+                "replaced by the target before the L1 and the discriminator, so the "
+                "network need not draw the step from the limb to the off-disk -1 (quick: "
+                "on; paper: off, every pixel counts).  [preset]"})
     augment: tuple = dataclasses.field(default=(), metadata={
         "cli_default": "none", "cli_type": str,
         "help": "Augmentations besides the paper's shake, comma-separated: flips (the "

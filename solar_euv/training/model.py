@@ -41,7 +41,8 @@ def build_model(config, channels, strategy):
             d_opt = paper_optimizers(learning_rate(config, config.d_lr),
                                      beta_1=config.beta1, beta_2=0.999)[1]
         model.compile(g_opt, d_opt, l1_weight=config.l1_weight,
-                      gan_weight=1.0 if config.model == "B" else 0.0)
+                      gan_weight=1.0 if config.model == "B" else 0.0,
+                      disk_radius=config.mask_radius if config.disk_loss else None)
     return model
 
 
