@@ -50,7 +50,7 @@ def score_generator(generator, dataset, passbands, scaling):
 
     acc = MetricAccumulator()
     for x, y in dataset:
-        fake = generator(x, training=False).numpy()
+        fake = scaling.apply_mask(generator(x, training=False).numpy())
         y = y.numpy()
         for i in range(fake.shape[0]):
             for c, band in enumerate(passbands):

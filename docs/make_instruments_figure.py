@@ -21,6 +21,7 @@ figure shows the first time; the table (``--table``) the mean over all times.
 """
 import argparse
 import pathlib
+import sys
 import tempfile
 
 import matplotlib
@@ -146,7 +147,9 @@ def main():
             "(instruments.png)\n\n"
             f"Model {trained.label} ({trained.image_size} px), seed {args.seed}, "
             f"{len(args.times)} times ({', '.join(args.times)}); mean over the times.\n\n"
-            + _table(mean, band) + "\n")
+            + _table(mean, band) + "\n\n"
+            "Made by (the model: `solar-euv-train` with no options, the quick preset):\n\n"
+            "```\npython docs/make_instruments_figure.py " + " ".join(sys.argv[1:]) + "\n```\n")
     args.table.write_text(text)
     print(text)
 

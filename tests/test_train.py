@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from solar_euv.cli.train import command as train_command
 from solar_euv.models import load_model
+from solar_euv.scaling import disk_mask
 from solar_euv.training import TrainConfig, train
 
 SMALL = ["--image-size", "64", "--base-filters", "8", "--batch-size", "2",
@@ -59,6 +60,10 @@ def test_model_a_end_to_end_writes_the_run_directory(prepared_sample, tmp_path):
     with fits.open(snap / "sample0_171_generated.fits") as hdul:
         assert hdul[0].header["BUNIT"] == "DN/s" and hdul[0].header["TRAINSTP"] == 6
         assert hdul[0].data.shape == (64, 64) and np.all(hdul[0].data >= 0)
+        # The quick preset trains on the disk alone; off it, the snapshot (and
+        # the validation L1) see the output masked as generation masks it.
+        assert config["identity"]["disk_loss"] and config["scaling"]["mask_radius"] == 1.0
+        assert np.all(hdul[0].data[~disk_mask(64, 1.0)] == 0)
     assert (snap / "sample0_171.png").stat().st_size > 1000
     sidecar = json.loads((run / "model.keras.json").read_text())
     assert sidecar["passbands"] == ["171"] and sidecar["image_size"] == 64
