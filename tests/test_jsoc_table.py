@@ -21,6 +21,7 @@ from solar_euv.cli.main import cli
 from solar_euv.exceptions import InputError, SolarEUVError
 from solar_euv.sdo.calibration import correction_table_path, degradation_factor
 from solar_euv.sdo.jsoc_table import fetch_correction_table
+from jsoc_fake import fake_jsoc
 
 SIZE = 64
 
@@ -38,29 +39,14 @@ def _jsoc_answer():
 
 @pytest.fixture
 def online(monkeypatch, tmp_path):
-    import aiapy.calibrate.util as util
-
-    calls = []
-
-    def answer(query, *, key, seg=None):
-        calls.append((query, key))
-        return _jsoc_answer()
-
-    monkeypatch.setattr(util, "_get_data_from_jsoc", answer)
-    monkeypatch.setenv("SOLAR_EUV_CACHE", str(tmp_path / "cache"))
-    return calls
+    return fake_jsoc(monkeypatch, tmp_path, answer=lambda query: _jsoc_answer())
 
 
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
-    import aiapy.calibrate.util as util
-
-    def refuse(query, *, key, seg=None):
-        raise OSError("Unable to query the JSOC. Error: <urlopen error [Errno -3] "
-                      "Temporary failure in name resolution>")
-
-    monkeypatch.setattr(util, "_get_data_from_jsoc", refuse)
-    monkeypatch.setenv("SOLAR_EUV_CACHE", str(tmp_path / "cache"))
+    fake_jsoc(monkeypatch, tmp_path,
+              error="Unable to query the JSOC. Error: <urlopen error [Errno -3] "
+                    "Temporary failure in name resolution>")
 
 
 def test_fetch_caches_a_file_that_serves_like_the_table(online, tmp_path):

@@ -22,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from solar_euv.cli.main import cli
+from jsoc_fake import fake_jsoc
 
 SIZE = 64
 TIMES = ["2016-06-01T00:00:00", "2016-06-01T06:00:00"]
@@ -59,29 +60,14 @@ def _jsoc_answer(query):
 
 @pytest.fixture
 def online(monkeypatch, tmp_path):
-    import aiapy.calibrate.util as util
-
-    calls = []
-
-    def answer(query, *, key, seg=None):
-        calls.append((query, key))
-        return _jsoc_answer(query)
-
-    monkeypatch.setattr(util, "_get_data_from_jsoc", answer)
-    monkeypatch.setenv("SOLAR_EUV_CACHE", str(tmp_path / "cache"))
-    return calls
+    return fake_jsoc(monkeypatch, tmp_path, answer=lambda query: _jsoc_answer(query))
 
 
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
-    import aiapy.calibrate.util as util
-
-    def refuse(query, *, key, seg=None):
-        raise OSError("Unable to query the JSOC.\n Error message: <urlopen error [Errno -3] "
-                      "Temporary failure in name resolution>")
-
-    monkeypatch.setattr(util, "_get_data_from_jsoc", refuse)
-    monkeypatch.setenv("SOLAR_EUV_CACHE", str(tmp_path / "cache"))
+    fake_jsoc(monkeypatch, tmp_path,
+              error="Unable to query the JSOC.\n Error message: <urlopen error [Errno -3] "
+                    "Temporary failure in name resolution>")
 
 
 @pytest.fixture(scope="module")
