@@ -153,6 +153,7 @@ def run_learning_benchmark(out, *, passbands, models=("A", "B"), nine=True, step
               "batch_size": probe.batch_size, "lr": probe.lr, "lr_decay": probe.lr_decay,
               "hmi_limit": probe.hmi_limit, "hmi_off_disk": probe.hmi_off_disk,
               "hmi_asinh": probe.hmi_asinh, "mask_radius": probe.mask_radius,
+              "disk_loss": probe.disk_loss,
               "options": options, "references": refs,
               "untrained": {b: untrained[b]["CC"] for b in bands}, "runs": []}
     jobs = [(m, (b,)) for m in models for b in passbands]
@@ -320,7 +321,8 @@ def merge_results(results):
     if not results:
         raise ValueError("merge_results needs at least one result")
     keys = ("image_size", "batch_size", "lr", "lr_decay",
-            "hmi_limit", "hmi_off_disk", "hmi_asinh", "mask_radius", "sun_seed", "data")
+            "hmi_limit", "hmi_off_disk", "hmi_asinh", "mask_radius", "disk_loss", "sun_seed",
+            "data")
     first = results[0]
     for other in results[1:]:
         differ = [k for k in keys if other.get(k) != first.get(k)]

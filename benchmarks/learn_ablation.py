@@ -118,9 +118,7 @@ def main(argv=None):
           .batch(a.batch, drop_remainder=True).prefetch(2))
     model = build_pix2pix(n, model=a.model, base_filters=a.filters, dropout_rate=a.dropout)
     lr = LinearDecay(a.lr, a.steps) if a.decay == "linear" else a.lr
-    g_opt, d_opt = paper_optimizers(lr)
-    if a.d_lr:
-        d_opt = paper_optimizers(a.d_lr)[1]
+    g_opt, d_opt = paper_optimizers(lr, d_learning_rate=a.d_lr or None)
     model.compile(g_opt, d_opt, gan_weight=1.0 if a.model == "B" else 0.0,
                   disk_radius=a.mask_radius if a.disk_loss else None)
     generate = tf.function(lambda x: model.generator(x, training=False))

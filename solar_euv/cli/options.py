@@ -197,10 +197,11 @@ def options_from_fields(cls, shared=None, skip=()):
     metadata's ``cli_default``) and the metadata's ``help``; ``choices``,
     ``min``/``max``/``min_open``, ``directory`` and ``case_sensitive`` give
     the click type (``cli_type`` names it directly), and a ``bool`` field is
-    a flag (``--name/--no-name`` when its default is None: a preset decides).  ``shared`` maps a field
-    name to a function ``(default=..., help_text=...)`` returning a shared
-    option of this module (``--passbands``, ``--image-size``, ``--seed``);
-    fields in ``skip`` get no option.
+    a flag (``--name/--no-name`` when its default is None: a preset
+    decides).  ``shared`` maps a field name to a function ``(default=...,
+    help_text=...)`` returning a shared option of this module
+    (``--passbands``, ``--image-size``, ``--seed``); fields in ``skip`` get
+    no option.
 
     Returns
     -------

@@ -148,16 +148,22 @@ def _correction_table(correction_table):
     return table
 
 
+def _check_pointing(pointing):
+    """Refuse a ``pointing`` other than ``"header"`` or ``"jsoc"``."""
+    from solar_euv.exceptions import SolarEUVError
+    from solar_euv.sdo import pointing as mpt
+
+    if pointing not in (mpt.HEADER, mpt.JSOC):
+        raise SolarEUVError(f"the pointing must be 'header' or 'jsoc'; received {pointing!r}")
+
+
 def _pointing(pointing, described, chosen):
     """The pointing's record: ``{"source": "header"}``, or the JSOC table fetched for
     the months of the AIA files (its ``path`` is for the workers, not the manifest)."""
-    from solar_euv.exceptions import SolarEUVError
     from solar_euv.sdo import pointing as mpt
 
     if pointing == mpt.HEADER:
         return {"source": mpt.HEADER}
-    if pointing != mpt.JSOC:
-        raise SolarEUVError(f"the pointing must be 'header' or 'jsoc'; received {pointing!r}")
     record = {"source": f"JSOC {mpt.SERIES} (aiapy get_pointing_table)"}
     times = [f.time for f in described if f.kind in chosen]
     if times:
@@ -237,8 +243,7 @@ def prepare_directory(raw_dir, out_dir, *, size=1024, splits="paper", passbands=
     chosen = parse_passbands([passbands] if isinstance(passbands, str) else list(passbands))
     tolerance = parse_tolerance(tolerance)
     table = _correction_table(correction_table)
-    if pointing not in ("header", "jsoc"):
-        _pointing(pointing, (), ())             # a bad value fails before any work
+    _check_pointing(pointing)                   # a bad value fails before any work
 
     files = find_fits_files(raw_dir)
     if not files:

@@ -11,23 +11,31 @@ from solar_euv.scaling import disk_mask
 __all__ = ["Pix2Pix", "build_pix2pix", "paper_optimizers"]
 
 
-def paper_optimizers(learning_rate=2e-4, beta_1=0.5, beta_2=0.999):
+def paper_optimizers(learning_rate=2e-4, beta_1=0.5, beta_2=0.999, d_learning_rate=None):
     """The paper's optimizers: Adam(2e-4, beta1 0.5, beta2 0.999) for G and for D.
 
     Both are :class:`~solar_euv.models.fused_adam.FusedAdam`: Keras's Adam
     (a subclass of :class:`keras.optimizers.Adam`, same formula, variables and
     configuration) whose TensorFlow update runs one fused kernel per variable.
 
+    Parameters
+    ----------
+    learning_rate : float or keras.optimizers.schedules.LearningRateSchedule
+        The generator's rate (and the discriminator's unless given).
+    beta_1, beta_2 : float
+    d_learning_rate : float or schedule, optional
+        The discriminator's own rate (``train --d-lr``); default ``learning_rate``.
+
     Returns
     -------
     (FusedAdam, FusedAdam)
         Generator optimizer, discriminator optimizer (two separate objects).
     """
-    def make(name):
-        return FusedAdam(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
-                         name=name)
+    def make(name, rate):
+        return FusedAdam(learning_rate=rate, beta_1=beta_1, beta_2=beta_2, name=name)
 
-    return make("g_adam"), make("d_adam")
+    d_rate = learning_rate if d_learning_rate is None else d_learning_rate
+    return make("g_adam", learning_rate), make("d_adam", d_rate)
 
 
 def _bce_with_logits(target, logits):

@@ -30,6 +30,7 @@ import os
 import pathlib
 import warnings
 
+from solar_euv.atomic import atomic_path
 from solar_euv.exceptions import InputError, SolarEUVError, SolarEUVWarning
 
 __all__ = ["HEADER", "JSOC", "SERIES", "pointing_months", "fetch_pointing_table",
@@ -52,6 +53,13 @@ _KEYS = ("crpix1", "crpix2", "cdelt1", "cdelt2", "crota2", "x0_mp", "y0_mp")
 _NO_POINTING = "--pointing header prepares with the pointing of the FITS headers"
 
 
+def _utc(value):
+    """An astropy Time (UTC) of a Time or of ISO text (a trailing ``Z`` allowed)."""
+    from astropy.time import Time
+
+    return value if isinstance(value, Time) else Time(str(value).rstrip("Z"), scale="utc")
+
+
 def pointing_months(times):
     """The months a pointing table must cover for these observation times.
 
@@ -65,10 +73,7 @@ def pointing_months(times):
     tuple of str
         ``(first, last)`` as ``"YYYY-MM"``.
     """
-    from astropy.time import Time
-
-    months = sorted(Time(t if isinstance(t, Time) else str(t).rstrip("Z"), scale="utc").isot[:7]
-                    for t in times)
+    months = sorted(_utc(t).isot[:7] for t in times)
     if not months:
         raise SolarEUVError("no AIA image to fetch a pointing table for")
     return months[0], months[-1]
@@ -90,12 +95,10 @@ def _plain(table):
     """T_START, T_STOP (ISO strings) and every ``A_<wl>_<quantity>`` column, as floats."""
     import astropy.units as u
     from astropy.table import QTable
-    from astropy.time import Time
 
     out = QTable()
     for name in ("T_START", "T_STOP"):
-        out[name] = [Time(v if isinstance(v, Time) else str(v).rstrip("Z"), scale="utc").isot
-                     for v in table[name]]
+        out[name] = [_utc(v).isot for v in table[name]]
     for name in table.colnames:
         parts = name.split("_")
         if len(parts) == 3 and parts[0] == "A" and parts[2] in _QUANTITIES:
@@ -158,22 +161,18 @@ def fetch_pointing_table(times, directory=None):
         raise SolarEUVError(f"JSOC answered with an empty AIA pointing table ({SERIES}, "
                             f"{span}); {_NO_POINTING}")
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    astropy_ascii.write(plain, tmp, format="ecsv", overwrite=True)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        astropy_ascii.write(plain, tmp, format="ecsv", overwrite=True)
     return path
 
 
 def _newer_than(path, times):
     """True when a time is past the cached table's last ``T_STOP`` (fetched that month)."""
-    from astropy.time import Time
-
     try:
         table = load_pointing_table(path)
     except InputError:
         return True                             # unreadable: fetch it again
-    newest = max(Time(t if isinstance(t, Time) else str(t).rstrip("Z"), scale="utc")
-                 for t in times)
+    newest = max(_utc(t) for t in times)
     return bool(newest >= table["T_STOP"].max())
 
 

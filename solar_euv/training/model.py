@@ -35,11 +35,9 @@ def build_model(config, channels, strategy):
                               disc_layers=config.disc_layers,
                               base_filters=config.base_filters)
         # FusedAdam "g_adam" and "d_adam": Keras's Adam with a fused TF update.
-        g_opt, d_opt = paper_optimizers(learning_rate(config), beta_1=config.beta1,
-                                        beta_2=0.999)
-        if config.d_lr is not None:
-            d_opt = paper_optimizers(learning_rate(config, config.d_lr),
-                                     beta_1=config.beta1, beta_2=0.999)[1]
+        g_opt, d_opt = paper_optimizers(
+            learning_rate(config), beta_1=config.beta1, beta_2=0.999,
+            d_learning_rate=None if config.d_lr is None else learning_rate(config, config.d_lr))
         model.compile(g_opt, d_opt, l1_weight=config.l1_weight,
                       gan_weight=1.0 if config.model == "B" else 0.0,
                       disk_radius=config.mask_radius if config.disk_loss else None)

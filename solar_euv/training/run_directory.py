@@ -51,10 +51,11 @@ class RunDirectory:
                 if f.exists():
                     f.unlink()
             existing, has_backup = None, False
+        now = config.identity()
         before = None if existing is None else {**LEGACY_IDENTITY,
                                                  **(existing.get("identity") or {})}
-        if before is not None and before != config.identity():
-            changed = sorted(k for k in config.identity() if before.get(k) != config.identity()[k])
+        if before is not None and before != now:
+            changed = sorted(k for k in now if before.get(k) != now[k])
             raise InputError(self.path, "holds a run with a different configuration ("
                              + ", ".join(changed) + " differ); choose another --run-dir "
                              "or pass --force to start over")
