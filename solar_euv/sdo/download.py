@@ -1,4 +1,4 @@
-"""Resumable downloads from JSOC, and the error raised when JSOC cannot be used.
+"""Resumable downloads (JSOC, NSO), and the error raised when an archive cannot be used.
 
 Data go to ``NAME.part`` first (continued with an HTTP Range request when a
 partial file is there) and are renamed when complete; each file is retried
@@ -25,13 +25,13 @@ NETWORK_ERRORS = (urllib.error.URLError, ConnectionError, socket.timeout, Timeou
 
 
 class FetchError(SolarEUVError):
-    """JSOC cannot be reached, refuses a query, or an export or download fails."""
+    """An archive (JSOC, NSO) cannot be reached, refuses a query, or a download fails."""
 
 
-def offline_error(err):
-    """The one-sentence :class:`FetchError` for a network error ``err``."""
+def offline_error(err, *, service="JSOC", address=JSOC_URL):
+    """The one-sentence :class:`FetchError` for a network error ``err`` reaching ``service``."""
     reason = getattr(err, "reason", None) or err
-    return FetchError(f"cannot reach JSOC ({JSOC_URL}): {reason}; check the network "
+    return FetchError(f"cannot reach {service} ({address}): {reason}; check the network "
                       "connection (fetch needs internet access; nothing was downloaded "
                       "for the failed step, and rerunning continues where it stopped)")
 

@@ -1,4 +1,5 @@
-"""Find and download HMI or MDI magnetograms and AIA level-1 images from JSOC (drms).
+"""Find and download HMI or MDI magnetograms and AIA level-1 images from JSOC (drms),
+and GONG magnetograms from NSO (:mod:`solar_euv.sdo.gong_archive`).
 
 For every step of a time grid and every channel, the record nearest in time
 within a tolerance and not flagged unusable by its ``QUALITY`` word is
@@ -128,7 +129,8 @@ def _export(client, channel, records, email, timeout):
 
 def fetch(start, end, out_dir, *, cadence="6h", passbands="all", hmi=True, email=None,
           tolerance="6min", retries=3, retry_pause=5.0, timeout=600, dry_run=False,
-          client=None, opener=None, progress=None, instrument="hmi", jobs=1, bar=False):
+          client=None, opener=None, progress=None, instrument="hmi", jobs=1, bar=False,
+          gong_archive=None, gong_sites=None):
     """Download magnetograms and AIA images nearest to each grid step.
 
     Parameters
@@ -161,13 +163,20 @@ def fetch(start, end, out_dir, *, cadence="6h", passbands="all", hmi=True, email
         URL opener for :func:`download`.
     progress : callable, optional
         Called as ``progress(message)`` for each step of work.
-    instrument : {"hmi", "mdi"}
-        Magnetograms from ``hmi.M_720s`` or ``mdi.fd_M_96m_lev182``.
+    instrument : {"hmi", "mdi", "gong"}
+        Magnetograms from ``hmi.M_720s`` or ``mdi.fd_M_96m_lev182`` (JSOC), or
+        GONG's full-disk site magnetograms from NSO
+        (:mod:`solar_euv.sdo.gong_archive`; AIA, if asked for, still from JSOC).
     jobs : int
         Files downloaded at once (threads; JSOC serves each export's files
         from one host, so a few are enough).
     bar : bool
         Show one progress bar (tqdm, on stderr) over every file to download.
+    gong_archive : str, optional
+        NSO archive address for ``instrument="gong"`` (default
+        :data:`~solar_euv.sdo.gong_archive.GONG_ARCHIVE`).
+    gong_sites : sequence of str, optional
+        GONG sites to take files from (default all six).
 
     Returns
     -------
@@ -184,27 +193,32 @@ def fetch(start, end, out_dir, *, cadence="6h", passbands="all", hmi=True, email
     names = () if passbands in ((), [], None, "") else parse_passbands(
         [passbands] if isinstance(passbands, str) else passbands)
     instrument = str(instrument).lower()
-    if instrument not in MAGNETOGRAM_SERIES:
-        raise SolarEUVError(f"unknown magnetogram instrument {instrument!r}; JSOC serves "
-                            + " and ".join(MAGNETOGRAM_SERIES))
-    channels = ((instrument,) if hmi else ()) + tuple(names)
-    if not channels:
+    if instrument not in (*MAGNETOGRAM_SERIES, "gong"):
+        raise SolarEUVError(f"unknown magnetogram instrument {instrument!r}; fetch knows "
+                            + ", ".join((*MAGNETOGRAM_SERIES, "gong")))
+    gong = hmi and instrument == "gong"
+    channels = ((instrument,) if hmi and not gong else ()) + tuple(names)   # from JSOC
+    if not channels and not gong:
         raise SolarEUVError("nothing to fetch: no passband given and HMI turned off")
-    if not dry_run and not email:
+    if channels and not dry_run and not email:
         raise SolarEUVError("JSOC exports need a registered e-mail address: give --email "
                             "(register it at http://jsoc.stanford.edu/ajax/register_email.html)")
     steps = time_grid(start, end, cadence)
     out_dir = pathlib.Path(out_dir)
-    if client is None:
+    if int(jobs) < 1:
+        raise SolarEUVError(f"jobs must be at least 1; received {jobs}")
+    if channels and client is None:
         try:
             client = _default_client(email)
         except (*NETWORK_ERRORS, OSError) as err:
             raise offline_error(err) from None
-    if int(jobs) < 1:
-        raise SolarEUVError(f"jobs must be at least 1; received {jobs}")
     result = FetchResult()
     files = FileBar("fetch", enabled=bar)   # one bar over every file to download
     try:
+        if gong:
+            _fetch_gong(steps, tolerance, out_dir, result, files, say, dry_run=dry_run,
+                        retries=retries, retry_pause=retry_pause, opener=opener,
+                        jobs=int(jobs), archive=gong_archive, sites=gong_sites)
         for channel in channels:
             _fetch_channel(client, channel, steps, start, end, cadence, tolerance, out_dir,
                            result, files, say, dry_run=dry_run, email=email, timeout=timeout,
@@ -261,6 +275,41 @@ def _fetch_channel(client, channel, steps, start, end, cadence, tolerance, out_d
                 result.planned.remove(record)
                 result.missing.append((channel, record.step))
                 files.update()
+
+
+def _fetch_gong(steps, tolerance, out_dir, result, files, say, *, dry_run, retries,
+                retry_pause, opener, jobs, archive, sites):
+    """List NSO's GONG archive, choose one file per step and download them into ``result``."""
+    from solar_euv.sdo.gong_archive import GONG_ARCHIVE, GONG_SITES, gong_records
+
+    archive = archive or GONG_ARCHIVE
+    chosen = gong_records(steps, tolerance, archive=archive, sites=sites or GONG_SITES,
+                          opener=opener, progress=say)
+    todo = []
+    for key, record in chosen.items():
+        if record is None:
+            result.missing.append(("gong", key))
+            continue
+        result.planned.append(record)
+        target = out_dir / record.filename
+        if target.exists():
+            result.skipped.append(target)
+        elif record.url not in {r.url for r in todo}:
+            todo.append(record)
+    if dry_run or not todo:
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files.add(len(todo))
+
+    def one(record):
+        target = out_dir / record.filename
+        return target, download(record.url, target, retries=retries, pause=retry_pause,
+                                opener=opener)
+
+    for target, fresh in _in_order(one, todo, jobs):
+        (result.downloaded if fresh else result.skipped).append(target)
+        files.update()
+        say(f"{target.name}")
 
 
 def _in_order(func, items, jobs):

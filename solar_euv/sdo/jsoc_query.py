@@ -183,6 +183,11 @@ class Record:
     def filename(self):
         return filename_for(self.channel, self.t_rec)
 
+    @property
+    def label(self):
+        """What ``solar-euv fetch --dry-run`` prints for it."""
+        return f"{series_for(self.channel)}  {self.t_obs}  recnum {self.recnum}"
+
 
 def table_rows(table):
     """The rows of a query result (pandas DataFrame or iterable of mappings) as dicts."""
