@@ -3,6 +3,7 @@ import json
 import pathlib
 import sys
 
+import numpy as np
 import pytest
 
 # benchmarks/ sits beside the package at the repository root (not installed).
@@ -305,6 +306,40 @@ def test_learn_writes_curves_references_and_sharpness(prepared_sample, tmp_path,
     with pytest.raises(ValueError, match="different settings: lr"):
         main(["learn", "--out", str(merged_dir), "--merge", str(out / "learn.json"),
               "--merge", str(tmp_path / "other.json")])
+    # where the error of a run lies (benchmarks.learn_errors), on the same run
+    from benchmarks import learn_errors
+
+    assert learn_errors.main([str(out / "runs" / "A-171"), "--band", "171", "--sun-seed", "0",
+                              "--out", str(tmp_path / "errors")]) == 0
+    errors = json.loads((tmp_path / "errors" / "learn_errors_171.json").read_text())
+    assert set(errors["cc"]) == {"model", "fit", "oracle"}
+    for table in ("brightness", "radius"):
+        rows = errors[table]
+        assert sum(r["pixels"] for r in rows) == sum(r["pixels"] for r in errors["radius"])
+        for name in ("model", "fit"):
+            assert sum(r[f"{name}_share"] for r in rows) == pytest.approx(1.0)
+    assert "| 0.99-1 R |" in (tmp_path / "errors" / "learn_errors_171.md").read_text()
+
+
+def test_error_tables_put_the_error_where_it_is():
+    from benchmarks.learn_errors import error_tables
+    from solar_euv.scaling import disk_center_px, solar_radius_px
+
+    size = 64
+    yy, xx = np.mgrid[0:size, 0:size]
+    rho = np.hypot(xx - disk_center_px(size), yy - disk_center_px(size)) / solar_radius_px(size)
+    observed = np.where(rho <= 1.0, 100.0 + 10.0 * rho, 0.0)[None].repeat(2, axis=0)
+    observed[:, 32, 32] = 1000.0                        # one bright pixel per image
+    exact_but_limb = np.where(rho > 0.99, 0.0, observed)   # a dark last ring
+    tables = error_tables(observed, {"m": exact_but_limb, "perfect": observed})
+    ring = {r["range"]: r for r in tables["radius"]}
+    assert ring["0.99-1 R"]["m_share"] == pytest.approx(1.0)
+    assert ring["0.99-1 R"]["m_ratio"] < 0.02 and ring["0-0.9 R"]["m_sse"] == 0
+    assert all(r["perfect_sse"] == 0 for r in tables["radius"] + tables["brightness"])
+    top = tables["brightness"][-1]
+    # the two bright pixels (and the few brightest of the rest) make the top band
+    assert top["pixels"] < 30
+    assert top["observed_mean"] > 1.5 * tables["brightness"][-2]["observed_mean"]
 
 
 def test_results_name_the_device_kind(tiny_result):
