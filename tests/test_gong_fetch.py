@@ -21,8 +21,8 @@ from solar_euv.cli.fetch import command as fetch_command
 from solar_euv.exceptions import SolarEUVError
 from solar_euv.sdo.download import FetchError
 from solar_euv.sdo.fetch import fetch
-from solar_euv.sdo.gong_archive import (day_url, gong_records, list_day, parse_listing,
-                                        select_gong)
+from solar_euv.sdo.gong_archive import (_days, check_archive, day_url, gong_records, list_day,
+                                        parse_listing, select_gong)
 
 # What an Apache index of one day's directory at NSO looks like (names from the layout
 # above; sorting links and the parent directory are in every such page).
@@ -38,8 +38,9 @@ APACHE_INDEX = """<html><head><title>Index of /oQR/zqa/202501/lezqa250109</title
 </table></body></html>"""
 
 # The archive's files: (site, UTC time in the name).
-FILES = [("le", "2025-01-09T00:04"), ("le", "2025-01-09T05:44"), ("td", "2025-01-09T06:04"),
-         ("td", "2025-01-09T12:20"), ("bb", "2025-01-09T23:54")]
+FILES = [("bb", "2024-12-31T23:54"), ("le", "2025-01-09T00:04"), ("le", "2025-01-09T05:44"),
+         ("td", "2025-01-09T06:04"), ("td", "2025-01-09T12:20"), ("bb", "2025-01-09T23:54"),
+         ("le", "2017-01-01T06:04")]
 
 
 def cli():
@@ -73,8 +74,15 @@ def archive(tmp_path_factory):
 
         def do_GET(self):
             requests.append(self.path)
-            if "lezqa250108" in self.path:          # a listing the server fails on
+            if "udzqa250112" in self.path:          # a listing the server always fails on
                 self.send_error(500, "internal error")
+                return
+            if "mlzqa250113" in self.path:          # a page that is not an index
+                body = b"<html><body>Scheduled maintenance</body></html>"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
                 return
             super().do_GET()
 
@@ -94,17 +102,27 @@ def test_day_directory_and_index_page():
         == "https://gong2.nso.edu/oQR/zqa/201308/tdzqa130804/"
     directory = "https://gong2.nso.edu/oQR/zqa/202501/lezqa250109/"
     found = parse_listing(APACHE_INDEX, directory)
-    assert [(site, t.isot[:16], url.rsplit("/", 1)[1]) for site, t, url in found] == [
+    assert [(site, t.isoformat()[:16], url.rsplit("/", 1)[1]) for site, t, url in found] == [
         ("le", "2025-01-09T00:04", "lezqa250109t0004.fits.gz"),
         ("le", "2025-01-09T01:34", "lezqa250109t0134.fits.gz"),
         ("le", "2025-01-09T02:04", "lezqa250109t0204.fits")]
     assert found[0][2] == directory + "lezqa250109t0004.fits.gz"
+    # links are resolved against the page's own address (after a redirect), any form
+    page = ('<a href="/oQR/zqa/202501/lezqa250109/lezqa250109t0004.fits.gz">'
+            '<a href="//mirror.example/x/bbzqa991231t2359.fits.gz"><a href="bbzqa250230t0000.fits">')
+    found = parse_listing(page, "https://nispdata.nso.edu/ftp/oQR/zqa/202501/lezqa250109/")
+    assert [(site, t.isoformat(), url) for site, t, url in found] == [
+        ("bb", "1999-12-31T23:59:00", "https://mirror.example/x/bbzqa991231t2359.fits.gz"),
+        ("le", "2025-01-09T00:04:00",
+         "https://nispdata.nso.edu/oQR/zqa/202501/lezqa250109/lezqa250109t0004.fits.gz")]
+    with pytest.raises(SolarEUVError, match="'gong2.nso.edu/oQR/zqa' is not an http"):
+        check_archive("gong2.nso.edu/oQR/zqa")
 
 
 def test_nearest_file_from_any_site_within_the_tolerance():
     from astropy.time import Time
 
-    files = [(site, Time(t + ":00", scale="utc"), f"u/{site}{t}") for site, t in FILES]
+    files = [(site, Time(t + ":00", scale="utc"), f"u/{site}{t}") for site, t in FILES[1:]]
     files.append(("bb", Time("2025-01-09T06:04:00", scale="utc"), "u/bb-tie"))
     steps = ["2025-01-09T00:00", "2025-01-09T06:00", "2025-01-09T12:00", "2025-01-09T18:00"]
     chosen = select_gong(files, steps, "30min")
@@ -115,6 +133,9 @@ def test_nearest_file_from_any_site_within_the_tolerance():
     assert select_gong(files, steps[2:3], "15min")["2025-01-09T12:00:00.000Z"] is None
     with pytest.raises(SolarEUVError, match="unknown GONG site"):
         gong_records(steps, sites=("xx",))
+    # the days listed: every UTC day a step's window touches, a day or more wide too
+    assert _days(["2025-01-09T00:10"], 1800) == ["2025-01-08", "2025-01-09"]
+    assert _days(["2025-01-09T12:00"], 2 * 86400) == [f"2025-01-{d:02d}" for d in range(7, 12)]
 
 
 def test_fetch_gong_lists_chooses_downloads_and_resumes(archive, tmp_path):
@@ -144,26 +165,64 @@ def test_fetch_gong_lists_chooses_downloads_and_resumes(archive, tmp_path):
     assert not [p for p in requests[before:] if p.endswith(".gz")]
 
 
-def test_cli_dry_run_and_a_listing_the_server_fails(archive, tmp_path):
+def test_cli_dry_run_across_a_month_boundary(archive, tmp_path):
     url, _ = archive
     result = CliRunner().invoke(cli(), ["fetch", "--instrument", "gong", "--passbands", "none",
-                                        "--start", "2025-01-09T00:00", "--end",
-                                        "2025-01-09T06:00", "--gong-archive", url,
-                                        "--dry-run", str(tmp_path / "raw")])
-    # 00:00 - 30 min reaches into 2025-01-08, whose Learmonth listing fails with HTTP 500
-    assert result.exit_code == 1
-    assert "Error: NSO's GONG archive refused the listing" in result.output
-    assert "lezqa250108/: HTTP 500" in result.output and "Traceback" not in result.output
-    result = CliRunner().invoke(cli(), ["fetch", "--instrument", "gong", "--passbands", "none",
-                                        "--start", "2025-01-09T06:00", "--end",
-                                        "2025-01-09T12:00", "--gong-archive", url,
+                                        "--start", "2024-12-31T18:00", "--end",
+                                        "2025-01-01T00:00", "--gong-archive", url,
                                         "--dry-run", str(tmp_path / "raw")])
     assert result.exit_code == 0, result.output
-    assert "NSO GONG zqa (td)  2025-01-09T06:04:00.000Z" in result.output
-    assert "-> tdzqa250109t1220.fits.gz" in result.output
-    assert "0 downloaded, 0 already present, 2 records chosen, 0 steps without" \
+    assert "2025-01-01T00:00:00.000Z  gong  NSO GONG zqa (bb)  2024-12-31T23:54:00.000Z" \
+        in result.output
+    assert "-> bbzqa241231t2354.fits.gz" in result.output
+    assert "0 downloaded, 0 already present, 1 records chosen, 1 steps without" \
         in result.output
     assert not (tmp_path / "raw").exists()
+
+
+def test_a_failing_listing_is_retried_then_one_sentence(archive, tmp_path):
+    url, requests = archive
+    before = len(requests)
+    with pytest.raises(FetchError, match=r"refused the listing .*udzqa250112/: HTTP 500 "
+                                         r"internal error; try again later"):
+        list_day(url, "ud", "2025-01-12", retries=2, pause=0)
+    assert requests[before:].count("/oQR/zqa/202501/udzqa250112/") == 3
+    result = CliRunner().invoke(cli(), ["fetch", "--instrument", "gong", "--passbands", "none",
+                                        "--start", "2025-01-12T06:00", "--end",
+                                        "2025-01-12T06:00", "--gong-archive", url,
+                                        "--retries", "0", str(tmp_path / "raw")])
+    assert result.exit_code == 1
+    assert "Error: NSO's GONG archive refused the listing" in result.output
+    assert "Traceback" not in result.output
+    with pytest.raises(FetchError, match=r"mlzqa250113/ is not a directory index"):
+        list_day(url, "ml", "2025-01-13")
+    result = CliRunner().invoke(cli(), ["fetch", "--instrument", "gong", "--passbands", "none",
+                                        "--start", "2025-01-09", "--end", "2025-01-09",
+                                        "--gong-archive", "gong2.nso.edu/oQR/zqa",
+                                        str(tmp_path / "raw")])
+    assert result.exit_code != 0 and "is not an http:// or https:// URL" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_two_steps_one_file_and_a_partial_download(archive, tmp_path):
+    url, requests = archive
+    out = tmp_path / "raw"
+    out.mkdir()
+    (out / "tdzqa250109t0604.fits.gz.part").write_bytes(b"\x1f\x8b")   # an interrupted run
+    steps = dict(start="2025-01-09T05:50", end="2025-01-09T06:10", cadence="10min")
+    result = fetch(**steps, out_dir=out, passbands=(), instrument="gong", tolerance="10min",
+                   gong_archive=url, retry_pause=0, jobs=2)
+    # 05:50 -> le 05:44; 06:00 and 06:10 -> td 06:04, one file for two steps
+    assert [r.filename for r in result.planned] == ["lezqa250109t0544.fits.gz",
+                                                    "tdzqa250109t0604.fits.gz",
+                                                    "tdzqa250109t0604.fits.gz"]
+    assert sorted(p.name for p in result.downloaded) == ["lezqa250109t0544.fits.gz",
+                                                         "tdzqa250109t0604.fits.gz"]
+    assert gzip.decompress((out / "tdzqa250109t0604.fits.gz").read_bytes()).startswith(b"SIMPLE")
+    assert not list(out.glob("*.part"))
+    again = fetch(**steps, out_dir=out, passbands=(), instrument="gong", tolerance="10min",
+                  gong_archive=url, retry_pause=0)
+    assert again.downloaded == [] and len(again.skipped) == 2       # each file once
 
 
 def test_offline_archive_is_one_sentence(tmp_path):
@@ -200,3 +259,27 @@ def test_missing_directory_is_no_data_and_other_errors_are_refusals():
 def test_aia_beside_gong_still_needs_the_jsoc_email(tmp_path):
     with pytest.raises(SolarEUVError, match="JSOC exports need a registered e-mail"):
         fetch("2025-01-09", "2025-01-09", tmp_path, passbands="171", instrument="gong")
+
+
+def test_gong_from_nso_beside_aia_from_jsoc(archive, tmp_path):
+    import urllib.request
+
+    from test_fetch import STEPS, FakeOpener, recorded_client
+
+    url, _ = archive
+    jsoc_files = FakeOpener()
+
+    def opener(request, timeout=None):        # NSO: the local archive; JSOC: the fake
+        if request.full_url.startswith(url):
+            return urllib.request.urlopen(request, timeout=timeout)
+        return jsoc_files(request, timeout=timeout)
+
+    client = recorded_client()
+    result = fetch(STEPS[0], STEPS[-1], tmp_path, passbands="171", instrument="gong",
+                   email="me@example.org", client=client, opener=opener, gong_archive=url,
+                   tolerance="6min", retry_pause=0)
+    assert client.exports == ["aia.lev1_euv_12s[:#1001,#1002,#1010]{image}"]   # no hmi
+    names = [p.name for p in result.downloaded]
+    assert names[0] == "lezqa170101t0604.fits.gz"          # GONG first, then AIA
+    assert len(names) == 4 and all(n.startswith("aia.lev1_euv_12s.") for n in names[1:])
+    assert ("gong", "2017-01-01T00:00:00.000Z") in result.missing

@@ -9,6 +9,7 @@ Reading and checking: :mod:`~solar_euv.sdo.io`, :mod:`~solar_euv.sdo.headers`,
 splitting: :mod:`~solar_euv.sdo.pairing`, :mod:`~solar_euv.sdo.splits`.
 Fetching from JSOC: :mod:`~solar_euv.sdo.jsoc_query`,
 :mod:`~solar_euv.sdo.download`, :mod:`~solar_euv.sdo.fetch`,
-:mod:`~solar_euv.sdo.jsoc_table`.  Times and cadences:
+:mod:`~solar_euv.sdo.jsoc_table`; GONG from NSO:
+:mod:`~solar_euv.sdo.gong_archive`.  Times and cadences:
 :mod:`~solar_euv.sdo.times`.  The synthetic Sun is :mod:`solar_euv.synthetic`.
 """

@@ -199,7 +199,8 @@ def fetch(start, end, out_dir, *, cadence="6h", passbands="all", hmi=True, email
     gong = hmi and instrument == "gong"
     channels = ((instrument,) if hmi and not gong else ()) + tuple(names)   # from JSOC
     if not channels and not gong:
-        raise SolarEUVError("nothing to fetch: no passband given and HMI turned off")
+        raise SolarEUVError("nothing to fetch: no passband given and the magnetograms "
+                            "turned off")
     if channels and not dry_run and not email:
         raise SolarEUVError("JSOC exports need a registered e-mail address: give --email "
                             "(register it at http://jsoc.stanford.edu/ajax/register_email.html)")
@@ -239,16 +240,19 @@ def _fetch_channel(client, channel, steps, start, end, cadence, tolerance, out_d
         if record is None:
             window = _query(client, window_query(channel, key, tolerance))
             chosen[key] = select_nearest(window, [key], channel, tolerance)[key]
-    todo = []
+    todo, seen = [], set()
     for key, record in chosen.items():
         if record is None:
             result.missing.append((channel, key))
             continue
         result.planned.append(record)
+        if record.filename in seen:     # two steps, one record: fetched and counted once
+            continue
+        seen.add(record.filename)
         target = out_dir / record.filename
         if target.exists():
             result.skipped.append(target)
-        elif record not in todo:
+        else:
             todo.append(record)
     if dry_run or not todo:
         return
@@ -283,18 +287,22 @@ def _fetch_gong(steps, tolerance, out_dir, result, files, say, *, dry_run, retri
     from solar_euv.sdo.gong_archive import GONG_ARCHIVE, GONG_SITES, gong_records
 
     archive = archive or GONG_ARCHIVE
-    chosen = gong_records(steps, tolerance, archive=archive, sites=sites or GONG_SITES,
-                          opener=opener, progress=say)
-    todo = []
+    chosen = gong_records(steps, tolerance, archive=archive,
+                          sites=GONG_SITES if sites is None else sites, opener=opener,
+                          progress=say, jobs=jobs, retries=retries, pause=retry_pause)
+    todo, seen = [], set()
     for key, record in chosen.items():
         if record is None:
             result.missing.append(("gong", key))
             continue
         result.planned.append(record)
+        if record.url in seen:          # two steps, one file: fetched and counted once
+            continue
+        seen.add(record.url)
         target = out_dir / record.filename
         if target.exists():
             result.skipped.append(target)
-        elif record.url not in {r.url for r in todo}:
+        else:
             todo.append(record)
     if dry_run or not todo:
         return

@@ -18,30 +18,38 @@ The sites (Hughes et al. 2016, "GONG ClassicMerge", NSO/NISP-2016-001): ``bb``
 Big Bear, ``ct`` Cerro Tololo, ``le`` Learmonth, ``ml`` Mauna Loa, ``td`` El
 Teide, ``ud`` Udaipur.
 
-A day's directory is listed (an HTML index; a missing directory, HTTP 404, is
-a site and day without data), the time of each file is read from its name
-(``tHHMM``, UTC), and for every grid step the file nearest in time within the
-tolerance is chosen, whichever site took it (ties: the first site in
+Every UTC day from ``step - tolerance`` to ``step + tolerance`` of every
+site is listed (an HTML index; a missing directory, HTTP 404, is a site and
+day without data; a page that links to nothing is refused, and a server
+error is retried), the time of each file is read from its name (``tHHMM``,
+UTC), and for every grid step the file nearest in time within the tolerance
+is chosen, whichever site took it (ties: the first site in
 :data:`GONG_SITES` order).  The archive address is a parameter
 (``solar-euv fetch --gong-archive``) for NSO's mirrors, such as
 ``https://nispdata.nso.edu/ftp/oQR/zqa``.  GONG files carry no ``QUALITY``
 word; :func:`solar_euv.sdo.magnetograms.read_magnetogram` decides later whether
 a file is a full-disk line-of-sight magnetogram.
 """
+import calendar
+import concurrent.futures
+import datetime
+import http.client
 import re
+import time as _time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
-import astropy.units as u
+import numpy as np
 from astropy.time import Time
 
 from solar_euv.exceptions import SolarEUVError
 from solar_euv.sdo.download import NETWORK_ERRORS, FetchError, offline_error
 from solar_euv.sdo.times import parse_cadence, parse_time_input
 
-__all__ = ["GONG_ARCHIVE", "GONG_SITES", "GongRecord", "day_url", "parse_listing",
-           "list_day", "select_gong", "gong_records"]
+__all__ = ["GONG_ARCHIVE", "GONG_SITES", "GongRecord", "check_archive", "day_url",
+           "parse_listing", "list_day", "select_gong", "gong_records"]
 
 GONG_ARCHIVE = "https://gong2.nso.edu/oQR/zqa"
 """NSO's archive of GONG's zero-point-corrected average site magnetograms."""
@@ -51,6 +59,12 @@ GONG_SITES = ("bb", "ct", "le", "ml", "td", "ud")
 
 _NAME = re.compile(r"^(?P<site>[a-z]{2})zqa(?P<date>\d{6})t(?P<hhmm>\d{4})\.fits(?:\.gz)?$")
 _HREF = re.compile(r"""href\s*=\s*["']?([^"' >]+)""", re.IGNORECASE)
+
+def _seconds(t):
+    """Seconds since 1970 (UTC, no leap seconds) of a datetime or a Time."""
+    if isinstance(t, datetime.datetime):
+        return float(calendar.timegm(t.timetuple()))
+    return float(Time(t).utc.unix)
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,8 @@ class GongRecord:
         Two-letter GONG site code.
     url : str
         Where NSO serves it.
+    channel : str
+        Always ``"gong"`` (the channel name fetch reports it under).
     """
 
     step: str
@@ -87,8 +103,36 @@ class GongRecord:
         return f"NSO GONG zqa ({self.site})  {self.t_obs}  {self.url}"
 
 
+def check_archive(archive):
+    """The archive address without a trailing ``/``, or a one-sentence error.
+
+    Raises
+    ------
+    solar_euv.exceptions.SolarEUVError
+        The address is not an ``http://`` or ``https://`` URL with a host.
+    """
+    parts = urllib.parse.urlsplit(str(archive))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SolarEUVError(f"the GONG archive address {archive!r} is not an http:// or "
+                            f"https:// URL (for example {GONG_ARCHIVE})")
+    return str(archive).rstrip("/")
+
+
 def day_url(archive, site, day):
     """The directory of one site and UTC day.
+
+    Parameters
+    ----------
+    archive : str
+        The archive's address (:data:`GONG_ARCHIVE`).
+    site : str
+        Two-letter site code.
+    day : time-like
+        Any time of the UTC day.
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -99,53 +143,99 @@ def day_url(archive, site, day):
     return f"{str(archive).rstrip('/')}/{t.strftime('%Y%m')}/{site}zqa{t.strftime('%y%m%d')}/"
 
 
-def parse_listing(html, directory):
-    """``(site, Time, url)`` of every GONG ``zqa`` file an index page links to.
+def _file_time(date, hhmm):
+    """UTC time of ``YYMMDD`` and ``HHMM``, or None for an impossible date (GONG's
+    zqa files begin in the 2000s; years 90-99 are read as the 1990s of GONG-classic)."""
+    year = int(date[:2])
+    year += 1900 if year >= 90 else 2000
+    try:
+        return datetime.datetime(year, int(date[2:4]), int(date[4:]), int(hhmm[:2]),
+                                 int(hhmm[2:]))
+    except ValueError:
+        return None
 
-    Links are taken relative to ``directory``; names that are not
-    ``<site>zqaYYMMDDtHHMM.fits[.gz]`` (sorting links, parent directory,
-    other products) are passed over.
+
+def parse_listing(html, directory):
+    """The GONG ``zqa`` files an index page links to.
+
+    Parameters
+    ----------
+    html : str
+        The page.
+    directory : str
+        Its address (after any redirect): relative links are resolved against it.
+
+    Returns
+    -------
+    list of (str, datetime.datetime, str)
+        ``(site, UTC time in the name, url)`` in time order; links whose name
+        is not ``<site>zqaYYMMDDtHHMM.fits[.gz]`` (sorting links, the parent
+        directory, other products) are passed over.
     """
     found = {}
     for href in _HREF.findall(html):
-        name = href.rsplit("/", 1)[-1]
-        match = _NAME.match(name)
-        if not match:
-            continue
-        d, hm = match["date"], match["hhmm"]
-        t = Time(f"20{d[:2]}-{d[2:4]}-{d[4:]}T{hm[:2]}:{hm[2:]}:00", scale="utc")
-        url = href if "://" in href else directory + name
-        found[url] = (match["site"], t, url)
-    return sorted(found.values(), key=lambda item: (item[1].jd, item[0]))
+        url = urllib.parse.urljoin(directory, href)
+        match = _NAME.match(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
+        when = match and _file_time(match["date"], match["hhmm"])
+        if when:
+            found[url] = (match["site"], when, url)
+    return sorted(found.values(), key=lambda item: (item[1], item[0]))
 
 
 def _offline(err, archive):
     return offline_error(err, service="NSO's GONG archive", address=archive)
 
 
-def list_day(archive, site, day, *, opener=None, timeout=60):
+def list_day(archive, site, day, *, opener=None, timeout=60, retries=3, pause=5.0):
     """The GONG files of one site and day (empty when the directory is absent).
+
+    Parameters
+    ----------
+    archive, site, day
+        As :func:`day_url`.
+    opener : callable, optional
+        ``opener(request, timeout=...)`` returning a response (default
+        :func:`urllib.request.urlopen`; tests pass a fake).
+    timeout : float
+        Seconds to wait for the server.
+    retries : int
+        Further attempts after a server error (HTTP 5xx, 429), pausing
+        ``pause``, ``2 pause``, ...
+
+    Returns
+    -------
+    list of (str, datetime.datetime, str)
+        As :func:`parse_listing`.
 
     Raises
     ------
     FetchError
-        The archive cannot be reached or refuses the listing (other than 404).
+        The archive cannot be reached, refuses the listing (other than 404)
+        or answers with a page that links to nothing.
     """
     opener = opener or urllib.request.urlopen
     directory = day_url(archive, site, day)
-    try:
-        with opener(urllib.request.Request(directory), timeout=timeout) as response:
-            html = response.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as err:
-        if err.code == 404:
-            return []
-        raise FetchError(f"NSO's GONG archive refused the listing {directory}: HTTP {err.code} "
-                         f"{err.reason}") from None
-    except NETWORK_ERRORS as err:
-        raise _offline(err, archive) from None
-    except OSError as err:          # e.g. http.client.RemoteDisconnected
-        raise _offline(err, archive) from None
-    return parse_listing(html, directory)
+    for attempt in range(int(retries) + 1):
+        if attempt:
+            _time.sleep(pause * attempt)
+        try:
+            with opener(urllib.request.Request(directory), timeout=timeout) as response:
+                html = response.read().decode("utf-8", "replace")
+                where = response.geturl() if hasattr(response, "geturl") else directory
+            break
+        except urllib.error.HTTPError as err:
+            if err.code == 404:
+                return []
+            if (err.code >= 500 or err.code == 429) and attempt < int(retries):
+                continue
+            raise FetchError(f"NSO's GONG archive refused the listing {directory}: HTTP "
+                             f"{err.code} {err.reason}; try again later") from None
+        except (*NETWORK_ERRORS, OSError, http.client.HTTPException) as err:
+            raise _offline(err, archive) from None
+    if not _HREF.search(html):
+        raise FetchError(f"{directory} is not a directory index (the page links to nothing); "
+                         "check --gong-archive")
+    return parse_listing(html, where)
 
 
 def select_gong(files, steps, tolerance="30min", sites=GONG_SITES):
@@ -153,8 +243,9 @@ def select_gong(files, steps, tolerance="30min", sites=GONG_SITES):
 
     Parameters
     ----------
-    files : iterable of (site, Time, url)
-        As :func:`parse_listing` returns.
+    files : iterable of (site, time, url)
+        As :func:`parse_listing` returns (the time a UTC datetime or an
+        astropy Time).
     steps : iterable of time-like
     tolerance : str
         Largest ``|time - step|``.
@@ -168,24 +259,58 @@ def select_gong(files, steps, tolerance="30min", sites=GONG_SITES):
     """
     tol = parse_cadence(tolerance).total_seconds()
     order = {site: k for k, site in enumerate(sites)}
-    files = list(files)
+    files = sorted(((site, _seconds(t), url) for site, t, url in files),
+                   key=lambda f: (f[1], order.get(f[0], len(order))))
+    seconds = np.array([f[1] for f in files], dtype=np.float64)
+    rank = [order.get(f[0], len(order)) for f in files]
     chosen = {}
     for step in steps:
-        t = parse_time_input(step)
+        t = parse_time_input(step).utc
         key = t.isot + "Z"
-        best = None
-        for site, t_file, url in files:
-            gap = abs((t_file - t).to_value(u.s))
-            rank = (gap, order.get(site, len(order)))
-            if gap <= tol + 1e-6 and (best is None or rank < best[0]):
-                best = (rank, GongRecord(key, t_file.isot + "Z", site, url))
-        chosen[key] = best[1] if best else None
+        s = _seconds(t)
+        lo, hi = np.searchsorted(seconds, [s - tol - 1e-6, s + tol + 1e-6])
+        if lo == hi:
+            chosen[key] = None
+            continue
+        gaps = np.abs(seconds[lo:hi] - s)
+        best = lo + min(range(hi - lo), key=lambda k: (gaps[k], rank[lo + k]))
+        site, t_file, url = files[best]
+        when = datetime.datetime.fromtimestamp(t_file, datetime.timezone.utc)
+        chosen[key] = GongRecord(key, when.strftime("%Y-%m-%dT%H:%M:%S.000Z"), site, url)
     return chosen
 
 
+def _days(steps, tol_seconds):
+    """Every UTC day (``YYYY-MM-DD``) some step's window touches."""
+    days = set()
+    for step in steps:
+        s = _seconds(parse_time_input(step))
+        day = datetime.datetime.fromtimestamp(s - tol_seconds, datetime.timezone.utc).date()
+        last = datetime.datetime.fromtimestamp(s + tol_seconds, datetime.timezone.utc).date()
+        while day <= last:
+            days.add(day.isoformat())
+            day += datetime.timedelta(days=1)
+    return sorted(days)
+
+
 def gong_records(steps, tolerance="30min", *, archive=GONG_ARCHIVE, sites=GONG_SITES,
-                 opener=None, progress=None):
+                 opener=None, progress=None, jobs=1, retries=3, pause=5.0):
     """List the days the grid needs at every site and choose one file per step.
+
+    Parameters
+    ----------
+    steps : iterable of time-like
+    tolerance : str
+    archive : str
+        The archive's address.
+    sites : sequence of str
+        Sites to list (ties go to the one listed first).
+    opener, retries, pause
+        As :func:`list_day`.
+    progress : callable, optional
+        Called as ``progress(message)`` per day listed.
+    jobs : int
+        Listings fetched at once (threads).
 
     Returns
     -------
@@ -193,20 +318,28 @@ def gong_records(steps, tolerance="30min", *, archive=GONG_ARCHIVE, sites=GONG_S
         As :func:`select_gong`.
     """
     say = progress or (lambda message: None)
+    archive = check_archive(archive)
     sites = tuple(sites)
     unknown = [s for s in sites if s not in GONG_SITES]
     if unknown or not sites:
-        raise SolarEUVError(f"unknown GONG site(s) {', '.join(unknown) or '(none)'}; GONG's "
-                            f"sites are {', '.join(GONG_SITES)}")
-    tol = parse_cadence(tolerance).total_seconds() * u.s
-    days = set()
-    for step in steps:
-        t = parse_time_input(step)
-        for edge in (t - tol, t, t + tol):
-            days.add(edge.utc.strftime("%Y-%m-%d"))
+        raise SolarEUVError(f"unknown GONG site(s) {', '.join(unknown) or '(none given)'}; "
+                            f"GONG's sites are {', '.join(GONG_SITES)}")
+    steps = list(steps)
+    tol = parse_cadence(tolerance).total_seconds()
+    work = [(day, site) for day in _days(steps, tol) for site in sites]
+
+    def one(item):
+        return list_day(archive, item[1], item[0], opener=opener, retries=retries,
+                        pause=pause)
+
     files = []
-    for day in sorted(days):
-        say(f"listing GONG {day} at {', '.join(sites)}")
-        for site in sites:
-            files.extend(list_day(archive, site, day, opener=opener))
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, int(jobs)),
+                                                 thread_name_prefix="gong")
+    try:
+        for k, found in enumerate(pool.map(one, work)):
+            if k % len(sites) == 0:
+                say(f"listing GONG {work[k][0]} at {', '.join(sites)}")
+            files.extend(found)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)    # a failed listing: start no more
     return select_gong(files, steps, tolerance, sites)
