@@ -77,14 +77,16 @@ def archive(tmp_path_factory):
             if "udzqa250112" in self.path:          # a listing the server always fails on
                 self.send_error(500, "internal error")
                 return
-            if "mlzqa250113" in self.path:          # a page that is not an index
-                body = b"<html><body>Scheduled maintenance</body></html>"
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+            pages = {"ctzqa250114": b'<a href="ct_zqa_20250114_0004.fits.gz">x</a>',  # names
+                     "mlzqa250113": b"<html><body>Scheduled maintenance</body></html>"}
+            special = [body for key, body in pages.items() if key in self.path]
+            if not special:
+                super().do_GET()
                 return
-            super().do_GET()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(special[0])))
+            self.end_headers()
+            self.wfile.write(special[0])
 
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(Handler, directory=str(root.parents[1])))
@@ -196,6 +198,10 @@ def test_a_failing_listing_is_retried_then_one_sentence(archive, tmp_path):
     assert "Traceback" not in result.output
     with pytest.raises(FetchError, match=r"mlzqa250113/ is not a directory index"):
         list_day(url, "ml", "2025-01-13")
+    with pytest.raises(FetchError, match=r"ctzqa250114/ lists FITS files but none named "
+                                         r"ctzqaYYMMDDtHHMM.fits\[.gz\] \(for example "
+                                         r"ct_zqa_20250114_0004.fits.gz\)"):
+        list_day(url, "ct", "2025-01-14")
     result = CliRunner().invoke(cli(), ["fetch", "--instrument", "gong", "--passbands", "none",
                                         "--start", "2025-01-09", "--end", "2025-01-09",
                                         "--gong-archive", "gong2.nso.edu/oQR/zqa",

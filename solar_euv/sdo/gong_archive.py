@@ -210,8 +210,9 @@ def list_day(archive, site, day, *, opener=None, timeout=60, retries=3, pause=5.
     Raises
     ------
     FetchError
-        The archive cannot be reached, refuses the listing (other than 404)
-        or answers with a page that links to nothing.
+        The archive cannot be reached, refuses the listing (other than 404),
+        answers with a page that links to nothing, or lists FITS files none
+        of which is named as this module expects.
     """
     opener = opener or urllib.request.urlopen
     directory = day_url(archive, site, day)
@@ -235,7 +236,14 @@ def list_day(archive, site, day, *, opener=None, timeout=60, retries=3, pause=5.
     if not _HREF.search(html):
         raise FetchError(f"{directory} is not a directory index (the page links to nothing); "
                          "check --gong-archive")
-    return parse_listing(html, where)
+    found = parse_listing(html, where)
+    if not found:
+        other = [h for h in _HREF.findall(html) if re.search(r"\.(fits|fts)(\.gz|\.fz)?$", h)]
+        if other:
+            raise FetchError(f"{directory} lists FITS files but none named "
+                             f"{site}zqaYYMMDDtHHMM.fits[.gz] (for example {other[0]}); NSO's "
+                             "naming may have changed, so nothing is chosen from it")
+    return found
 
 
 def select_gong(files, steps, tolerance="30min", sites=GONG_SITES):
