@@ -7,7 +7,6 @@ channels and, per split, the shards (with byte length and SHA-256,
 (:func:`write_json_atomic`) and read by :func:`dataset_info`.  The record
 schema itself is in :mod:`solar_euv.dataset.records`.
 """
-import hashlib
 import json
 import math
 import os
@@ -16,6 +15,7 @@ import pathlib
 import numpy as np
 
 from solar_euv._version import __version__
+from solar_euv.checksums import file_sha256
 from solar_euv.dataset.records import FLOAT16_MAX, PARTIAL_SUFFIX, SCHEMA_VERSION
 from solar_euv.exceptions import InputError
 from solar_euv.passbands import HMI
@@ -36,13 +36,6 @@ MANIFEST_NAME = "manifest.json"
 KNOWN_SCHEMA_VERSIONS = (1,)
 
 
-def file_sha256(path, chunk=1 << 22):
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 

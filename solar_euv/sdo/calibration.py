@@ -15,7 +15,6 @@ This package ships the version 8 table
 one from JSOC into a file.  Nothing here contacts JSOC or SSW.
 """
 import functools
-import hashlib
 import importlib.resources
 import os
 import pathlib
@@ -24,6 +23,7 @@ import warnings
 import astropy.units as u
 from astropy.time import Time
 
+from solar_euv.checksums import file_sha256
 from solar_euv.exceptions import InputError, SolarEUVError, SolarEUVWarning
 from solar_euv.passbands import get_passband
 
@@ -69,7 +69,7 @@ def correction_table_info(correction_table=None):
     """
     path = correction_table_path(correction_table)
     try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = file_sha256(path)
     except OSError as err:
         raise InputError(path, f"cannot be read as a correction table ({err.strerror})") from None
     return {"name": path.name, "path": str(path), "sha256": digest}

@@ -11,11 +11,11 @@ SHA-256 go into the manifest, and an unchanged table gives the same file, so
 a rerun keeps its shards.  Offline, it fails with one sentence that names
 ``--correction-table FILE`` and the table fetched last, if any.
 """
-import hashlib
 import os
 import pathlib
 import warnings
 
+from solar_euv.checksums import file_sha256
 from solar_euv.exceptions import SolarEUVError
 
 __all__ = ["JSOC", "CACHE_ENV", "cache_dir", "fetch_correction_table"]
@@ -109,12 +109,9 @@ def fetch_correction_table(directory=None):
     path = folder / f"aia_V{version}_jsoc_response_table.ecsv"
     tmp = path.with_name(path.name + ".partial")
     astropy_ascii.write(plain, tmp, format="ecsv", overwrite=True)
-    if path.exists() and _sha256(path) == _sha256(tmp):
+    if path.exists() and file_sha256(path) == file_sha256(tmp):
         tmp.unlink()                    # unchanged: keep the file (and its mtime)
     else:
         os.replace(tmp, path)
     return path
 
-
-def _sha256(path):
-    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()

@@ -25,12 +25,12 @@ N``).  ``CROTA2`` is the table's ``INSTROT`` plus the header's ``SAT_ROT``
 already registered and keeps its header.
 """
 import functools
-import hashlib
 import os
 import pathlib
 import warnings
 
 from solar_euv.atomic import atomic_path
+from solar_euv.checksums import file_sha256
 from solar_euv.exceptions import InputError, SolarEUVError, SolarEUVWarning
 
 __all__ = ["HEADER", "JSOC", "SERIES", "pointing_months", "fetch_pointing_table",
@@ -186,7 +186,7 @@ def pointing_table_info(path):
     """
     path = pathlib.Path(os.fspath(path))
     table = load_pointing_table(path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = file_sha256(path)
     return {"name": path.name, "path": str(path), "sha256": digest,
             "time_range": [table["T_START"].min().isot + "Z", table["T_STOP"].max().isot + "Z"]}
 

@@ -1,9 +1,9 @@
 """The data of a training run: the prepared dataset, its checks, and its two pipelines."""
 import dataclasses
-import hashlib
 import os
 import pathlib
 
+from solar_euv.checksums import file_sha256
 from solar_euv.exceptions import InputError
 from solar_euv.scaling import Scaling
 
@@ -33,7 +33,7 @@ def default_data_dir(echo=print):
 def manifest_hash(data_dir):
     """SHA-256 of ``data_dir/manifest.json`` (None without one), recorded in config.json."""
     path = pathlib.Path(data_dir) / "manifest.json"
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    return file_sha256(path) if path.is_file() else None
 
 
 @dataclasses.dataclass
