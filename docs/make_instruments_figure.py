@@ -5,6 +5,7 @@ Usage::
     python docs/make_instruments_figure.py RUN [--passband 171] [--seed 0]
                                          [--times 2017-08-01T12:00 2017-09-01T12:00 ...]
                                          [--hmi-size 2048] [--out docs/instruments.png]
+                                         [--results benchmarks/results/instruments.json]
 
 ``RUN`` is a model trained on HMI magnetograms (a ``solar-euv-train`` run
 directory or ``.keras`` file).  For every time, the synthetic Sun
@@ -129,6 +130,9 @@ def main():
     parser.add_argument("--hmi-size", type=int, default=2048)
     parser.add_argument("--out", type=pathlib.Path, default=HERE / "instruments.png")
     parser.add_argument("--table", type=pathlib.Path, default=HERE / "instruments.md")
+    parser.add_argument("--results", type=pathlib.Path,
+                        default=HERE.parent / "benchmarks" / "results" / "instruments.json",
+                        help="the results table docs/predict.md shows")
     args = parser.parse_args()
     trained = load_trained_model(args.run)
     band = get_passband(args.passband).name
@@ -151,7 +155,27 @@ def main():
             "Made by (the model: `solar-euv-train` with no options, the quick preset):\n\n"
             "```\npython docs/make_instruments_figure.py " + " ".join(sys.argv[1:]) + "\n```\n")
     args.table.write_text(text)
+    _write_results(args, trained, mean, band)
     print(text)
+
+
+def _write_results(args, trained, mean, band):
+    """``benchmarks/results/instruments.json``: the same table, with machine and command."""
+    sys.path.insert(0, str(HERE.parent))
+    from benchmarks.common import machine_info, results_table, write_json
+
+    keys = ("input CC",) + tuple(METRIC_NAMES)
+    rows = [[CROSS_CALIBRATION[name].name] + [f"{mean[name][k]:.3f}" for k in keys]
+            for name in INSTRUMENTS]
+    table = results_table(
+        f"Generated {band} A from HMI, MDI and GONG renderings of one synthetic Sun (mean over "
+        f"{len(args.times)} times {args.times[0][:10]} to {args.times[-1][:10]}, seed "
+        f"{args.seed}; HMI written at {args.hmi_size} px; model {trained.label}, "
+        f"{trained.image_size} px)",
+        [f"input ({band} A)", "magnetogram CC to field", *METRIC_NAMES], rows,
+        command="python docs/make_instruments_figure.py " + " ".join(sys.argv[1:]),
+        machine=machine_info())
+    write_json(args.results, table)
 
 
 if __name__ == "__main__":

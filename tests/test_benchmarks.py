@@ -377,3 +377,21 @@ def test_modes_leave_emulated_bfloat16_out(monkeypatch):
     assert supported_precisions(both) == both  # asked for: measured anyway
     monkeypatch.setenv("SOLAR_EUV_DEVICE_KIND", "cpu-avx512-bf16")
     assert supported_precisions(both + ["mixed_float16"], explicit=False) == both
+
+
+def test_default_run_reads_the_training_log():
+    from benchmarks.default_run import parse_training_output
+
+    log = """solar-euv-train: model A, passbands 171, 128 px, global batch 4; precision mixed_bfloat16
+step 100/600: g_loss 11.45, l1 0.1145; 1.66 steps/s, about 5 min left
+step 200: validation L1 0.0448; 171 CC 0.765
+step 400: validation L1 0.0401; 171 CC 0.790
+done: 600 steps in 42 s (14.26 steps/s); validation L1 0.0307, 171 CC 0.800 (per-pixel fit 0.801, oracle 0.875, at 128 px 0.818) on 21 validation examples; model: runs/solar-euv/model.keras
+"""
+    figures = parse_training_output(log)
+    assert figures["curve"] == [[200, 0.765], [400, 0.790]]
+    assert (figures["steps"], figures["train_seconds"], figures["steps_per_s"]) == (600, 42, 14.26)
+    assert (figures["cc"], figures["pixel_fit"], figures["oracle"], figures["oracle_at_size"]) \
+        == (0.800, 0.801, 0.875, 0.818)
+    with pytest.raises(ValueError, match="no 'done:' line"):
+        parse_training_output("step 200: validation L1 0.0448; 171 CC 0.765\n")

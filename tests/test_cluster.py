@@ -106,14 +106,15 @@ def test_a_lost_workers_file_is_run_again_elsewhere(client, tmp_path):
 
 
 def test_prepare_on_a_local_dask_cluster_writes_the_same_shards(raw, tmp_path):
-    """``solar-euv prepare --scheduler local:2`` against a plain run: same shard SHA-256s."""
+    """``solar-euv prepare --scheduler local:2`` against a plain run: same shard SHA-256s,
+    and the same manifest but for its ``created`` time."""
     import json
 
     from click.testing import CliRunner
 
     from solar_euv.cli.main import cli
 
-    shards, skipped = {}, {}
+    shards, skipped, manifests = {}, {}, {}
     for name, extra in (("plain", ["--workers", "1"]), ("dask", ["--scheduler", "local:2"])):
         out = tmp_path / name
         result = CliRunner().invoke(cli, ["prepare", str(raw), str(out), "--image-size", "64",
@@ -124,7 +125,10 @@ def test_prepare_on_a_local_dask_cluster_writes_the_same_shards(raw, tmp_path):
                         for split, info in manifest["splits"].items()}
         skipped[name] = [entry["file"] if isinstance(entry, dict) else entry
                          for entry in manifest["skipped"]]
+        manifest.pop("created")
+        manifests[name] = manifest
     assert shards["plain"] == shards["dask"]
+    assert manifests["plain"] == manifests["dask"]        # all but its creation time
     assert sum(len(v) for v in shards["plain"].values()) >= 1
     assert skipped["plain"] == skipped["dask"] and len(skipped["plain"]) == 1   # not_fits.fits
 

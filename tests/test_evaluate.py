@@ -147,3 +147,39 @@ def test_refuses_code_and_foreign_models(prepared_sample, tmp_path, make, messag
     if make is _lambda_model:
         assert "Lambda" in lines[0]
     assert not out.exists()
+
+
+def test_refuses_data_without_the_models_passbands_or_grid_and_overwrites_on_request(
+        trained_run, prepared_sample, evaluation, tmp_path):
+    import json
+    import shutil
+
+    def data_with(change):
+        data = tmp_path / f"data-{len(list(tmp_path.iterdir()))}"
+        shutil.copytree(prepared_sample, data)
+        manifest = json.loads((data / "manifest.json").read_text())
+        change(manifest)
+        (data / "manifest.json").write_text(json.dumps(manifest))
+        return data
+
+    def drop_94(manifest):
+        manifest["channels"] = [c for c in manifest["channels"] if c["name"] != "94"]
+
+    def grid_96(manifest):
+        manifest["grid"]["size"] = 96
+
+    for change, message in ((drop_94, "was prepared without passband(s) 94 that the model "
+                                      "generates"),
+                            (grid_96, "has a 96 px grid, which the model's 64 px grid does "
+                                      "not divide")):
+        data = data_with(change)
+        result = CliRunner().invoke(cli, ["evaluate", str(trained_run), str(data), "--out",
+                                          str(tmp_path / "e")])
+        assert result.exit_code == 1 and message in result.output, result.output
+        assert "Traceback" not in result.output and not (tmp_path / "e").exists()
+    _, out = evaluation
+    before = (out / "metrics.csv").read_text()
+    again = CliRunner().invoke(cli, ["evaluate", str(trained_run), str(prepared_sample),
+                                     "--out", str(out), "--overwrite"])
+    assert again.exit_code == 0, again.output
+    assert (out / "metrics.csv").read_text() == before        # the same evaluation again

@@ -115,6 +115,29 @@ def test_train_refuses_a_damaged_shard(dataset_copy, tmp_path, damage, assert_cl
     assert not (run / "backup" / "model.keras").exists()
 
 
+def test_a_corrupt_record_met_during_training_keeps_the_backup(dataset_copy, tmp_path,
+                                                               monkeypatch,
+                                                               assert_clean_failure):
+    """Splits over FULL_VERIFY_BYTES get only a presence and length check at start: a
+    record corrupted in place is met by training itself, which stops in one line naming
+    the dataset and leaves the last backup as it was."""
+    run = tmp_path / "run"
+    args = ["--data", str(dataset_copy), "--run-dir", str(run), "--save-every", "2"] + SMALL
+    assert _train(args + ["--iterations", "2"]).exit_code == 0
+    backup = (run / "backup" / "model.keras").read_bytes()
+    for shard in _shards(dataset_copy, "train"):        # the same length, a bad CRC
+        blob = bytearray(shard.read_bytes())
+        blob[len(blob) // 2] ^= 0x10
+        shard.write_bytes(bytes(blob))
+    monkeypatch.setattr("solar_euv.training.data.FULL_VERIFY_BYTES", 0)
+    COUNTS["solar-euv-train --data (record corrupted after the start check)"] += 1
+    result = _train(args + ["--iterations", "40"])
+    assert_clean_failure(result, dataset_copy)
+    assert "holds a corrupt shard" in result.output and "the last backup is kept" \
+        in result.output
+    assert (run / "backup" / "model.keras").read_bytes() == backup
+
+
 # -- manifest.json -------------------------------------------------------------------
 
 def _manifest_mutations(text, rng):

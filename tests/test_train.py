@@ -401,3 +401,34 @@ def test_the_library_never_imports_the_command_line():
     offenders = [str(p.relative_to(root)) for p in sorted(root.rglob("*.py"))
                  if p.relative_to(root).parts[0] != "cli" and "solar_euv.cli" in p.read_text()]
     assert offenders == []
+
+
+def test_strategy_auto_mirrors_over_every_gpu_and_stays_default_on_one(monkeypatch):
+    """``--strategy auto``: MirroredStrategy over all GPUs when there are two or more,
+    the default strategy on one GPU or a CPU (no GPU here: the device lists are faked)."""
+    import tensorflow as tf
+
+    from solar_euv.training.strategy import make_strategy
+
+    made = []
+
+    class FakeMirrored:
+        def __init__(self, devices):
+            made.append(list(devices))
+            self.num_replicas_in_sync = len(devices)
+
+    gpus = ["/device:GPU:0", "/device:GPU:1", "/device:GPU:2"]
+    physical = {"GPU": [f"PhysicalDevice(GPU:{i})" for i in range(3)], "CPU": ["cpu"]}
+    logical = {"GPU": [type("D", (), {"name": n})() for n in gpus]}
+    monkeypatch.setattr(tf.config, "list_physical_devices",
+                        lambda kind=None: physical.get(kind, []))
+    monkeypatch.setattr(tf.config, "list_logical_devices",
+                        lambda kind=None: logical.get(kind, []))
+    monkeypatch.setattr(tf.distribute, "MirroredStrategy", FakeMirrored)
+    strategy, description, chief = make_strategy("auto")
+    assert made == [gpus] and description == "Mirrored (3 replicas)" and chief
+    physical["GPU"] = physical["GPU"][:1]
+    strategy, description, _ = make_strategy("auto")
+    assert description == "default (one GPU)" and len(made) == 1
+    physical["GPU"] = []
+    assert make_strategy("default")[1] == "default (one CPU)"
