@@ -10,7 +10,10 @@ steps.  Each setting the learning issue asked about is an option::
     python -m benchmarks.learn_ablation --offdisk 0 --lr 1e-3 --decay linear  # the quick preset
     python -m benchmarks.learn_ablation --transform asinh --dropout 0 ...
 
-Results are appended to ``--log`` (JSON lines).  Not the training path of
+Results are appended to ``--log`` (JSON lines, with the machine);
+``--table-from LOG --out DIR`` turns such a log into the results table
+``learn_ablation_runs.json`` (one row per run: its options, the CC at each
+validation, seconds).  Not the training path of
 ``solar-euv-train`` (use ``python -m benchmarks learn`` for that); the
 augmentation here is a random crop of the reflect-padded pair, as the
 pipeline's shake.
@@ -18,6 +21,7 @@ pipeline's shake.
 import argparse
 import json
 import os
+import pathlib
 import time
 
 import numpy as np
@@ -38,6 +42,40 @@ def _load(data, size):
             ys.append(physical.aia_from_network(y.numpy()))
         out[split] = (np.concatenate(xs), np.concatenate(ys))
     return list(PASSBAND_NAMES), out
+
+
+def _options_text(args, defaults):
+    """The options of a logged run that differ from the defaults, as on the command line."""
+    skip = {"log", "data", "table_from", "out"}
+    parts = []
+    for key, value in args.items():
+        if key in skip or defaults.get(key, object()) == value:
+            continue
+        flag = "--" + key.replace("_", "-")
+        parts.append(flag if value is True else f"{flag} {value}")
+    return " ".join(parts)
+
+
+def ablation_table(log_lines, defaults, *, command, machine):
+    """The results table of a ``--log`` file's runs (a dict for benchmarks/results)."""
+    from benchmarks.common import results_table
+
+    runs = [json.loads(line) for line in log_lines if line.strip()]
+    every = sorted({step for run in runs for step, _, _ in run["curve"]})
+    rows = []
+    for run in runs:
+        args = run["args"]
+        by_step = {step: cc for step, _, cc in run["curve"]}
+        rows.append([args["band"], f"`{_options_text(args, defaults)}`"]
+                    + [f"{by_step[s]:.3f}" if s in by_step else "" for s in every]
+                    + [f"{run['curve'][-1][1]:.0f}", run.get("machine", "not recorded")])
+    return results_table(
+        "One setting at a time (python -m benchmarks.learn_ablation): validation CC of the "
+        "embedded sample's 21 validation images after each number of steps",
+        ["passband", "options (beyond the defaults)"] + [f"{s}" for s in every]
+        + ["training s", "machine of the run"], rows, command=command, machine=machine,
+        notes=["runs logged before the log recorded the machine ran on the shared 2-core "
+               "AVX-512-BF16 VM, one per core"])
 
 
 def main(argv=None):
@@ -67,7 +105,21 @@ def main(argv=None):
                    help="random flips/quarter turns of image pairs and/or magnetogram sign")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log", default="learn_ablation.jsonl")
+    p.add_argument("--table-from", metavar="LOG",
+                   help="write learn_ablation_runs.json from this log into --out; no training")
+    p.add_argument("--out", help="directory for --table-from")
     a = p.parse_args(argv)
+    if a.table_from:
+        from benchmarks.common import machine_info, write_files
+
+        defaults = vars(p.parse_args([]))
+        with open(a.table_from) as fh:
+            table = ablation_table(fh, defaults, machine=machine_info(),
+                                   command="python -m benchmarks.learn_ablation --table-from "
+                                           f"{os.path.basename(a.table_from)} --out {a.out}")
+        write_files(pathlib.Path(a.out or "."), [("learn_ablation_runs.json",
+                                                  json.dumps(table, indent=1) + "\n")])
+        return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import tensorflow as tf
@@ -131,8 +183,11 @@ def main(argv=None):
                             for f, o in zip(fake, observed)]))
         curve.append(((k + 1) * a.every, round(time.perf_counter() - start, 1), cc))
         print(f"step {(k + 1) * a.every}: {a.band} CC {cc:.3f}", flush=True)
+    from benchmarks.common import machine_info, machine_line
+
     with open(a.log, "a") as fh:
-        fh.write(json.dumps({"args": vars(a), "curve": curve}) + "\n")
+        fh.write(json.dumps({"args": vars(a), "curve": curve,
+                             "machine": machine_line(machine_info())}) + "\n")
 
 
 if __name__ == "__main__":

@@ -395,3 +395,20 @@ done: 600 steps in 42 s (14.26 steps/s); validation L1 0.0307, 171 CC 0.800 (per
         == (0.800, 0.801, 0.875, 0.818)
     with pytest.raises(ValueError, match="no 'done:' line"):
         parse_training_output("step 200: validation L1 0.0448; 171 CC 0.765\n")
+
+
+def test_learn_ablation_log_becomes_a_results_table():
+    from benchmarks.learn_ablation import ablation_table
+
+    defaults = {"band": "171", "steps": 600, "every": 200, "disk_loss": False, "log": "x"}
+    lines = [json.dumps({"args": dict(defaults, band="1700", steps=400, disk_loss=True,
+                                      log="y"),
+                         "curve": [[200, 30.0, 0.9512], [400, 61.2, 0.9641]],
+                         "machine": "a CPU"}),
+             json.dumps({"args": defaults, "curve": [[200, 29.0, 0.7]]})]
+    table = ablation_table(lines, defaults, command="c", machine={"cpu": "x"})
+    assert table["columns"][2:4] == ["200", "400"]
+    assert table["rows"][0][:5] == ["1700", "`--band 1700 --steps 400 --disk-loss`", "0.951",
+                                    "0.964", "61"]
+    assert table["rows"][0][-1] == "a CPU" and table["rows"][1][-1] == "not recorded"
+    assert table["rows"][1][1:4] == ["``", "0.700", ""]
