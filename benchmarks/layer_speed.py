@@ -178,6 +178,8 @@ def main(argv=None):
     parser.add_argument("--precision", default="float32")
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--json", help="also write the rows to this JSON file")
+    parser.add_argument("--out", help="write the results table layer_speed_<kind>.json "
+                                      "(machine, command, rows) into this directory")
     args = parser.parse_args(argv)
     from solar_euv.device import device_kind
 
@@ -193,7 +195,33 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
+    if args.out:
+        _write_table(args, rows, argv)
     return 0
+
+
+def _write_table(args, rows, argv):
+    """``layer_speed_<device kind>.json`` in ``args.out``: a results table of the rows."""
+    import os
+    import pathlib
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+    from benchmarks.common import machine_info, results_table, write_files
+    from solar_euv.device import device_kind
+
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    command = ((f"ONEDNN_MAX_CPU_ISA={isa} " if isa else "") + "python benchmarks/layer_speed.py "
+               + " ".join(argv if argv is not None else sys.argv[1:]))
+    table = results_table(
+        f"This project's layers against the Keras layers they replace, forward + gradients, "
+        f"median of {args.repeat} interleaved repeats (device kind {device_kind()})",
+        ["layer", "shape", "precision", "Keras ms", "solar_euv ms", "Keras / solar_euv"],
+        [[r["group"], r["shape"], r["precision"], f"{r['keras_ms']:.2f}",
+          f"{r['project_ms']:.2f}", f"{r['ratio']:.2f}"] for r in rows],
+        command=command, machine=machine_info())
+    write_files(pathlib.Path(args.out), [(f"layer_speed_{device_kind()}.json",
+                                          json.dumps(table, indent=1) + "\n")])
 
 
 if __name__ == "__main__":
