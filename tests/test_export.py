@@ -114,6 +114,16 @@ def test_versions_and_refusals(run_dir, exported, tmp_path):
                                       "2", "--name", "aia-run", "--no-verify", "-q"])
     assert second.exit_code == 0, second.output
     assert sorted(p.name for p in exported.parent.iterdir()) == ["1", "2"]
+    # --overwrite replaces an existing version; --name puts it under another model name
+    stamp = (exported.parent / "2" / "saved_model.pb").stat().st_mtime_ns
+    replaced = CliRunner().invoke(cli, ["export", str(run_dir), "--out", base, "--version",
+                                        "2", "--overwrite", "--no-verify", "-q"])
+    assert replaced.exit_code == 0, replaced.output
+    assert (exported.parent / "2" / "saved_model.pb").stat().st_mtime_ns != stamp
+    renamed = CliRunner().invoke(cli, ["export", str(run_dir), "--out", base, "--name",
+                                       "euv-171", "--no-verify", "-q"])
+    assert renamed.exit_code == 0, renamed.output
+    assert (exported.parent.parent / "euv-171" / "1" / "saved_model.pb").exists()
 
     other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     other.save(tmp_path / "other.keras")

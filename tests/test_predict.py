@@ -244,6 +244,7 @@ def _cutout(src, dst):
     ("aia", "is an AIA 171 A image, not a line-of-sight magnetogram"),
     ("cutout", "is a cutout or partial field of view"),
     ("bad-model", "not a solar_euv model"),
+    ("same-time", "has the same observation time (2017-08-01T"),
 ])
 def test_refusals_write_nothing(run_dir, hmi_files, tmp_path, case, message):
     import keras
@@ -259,6 +260,10 @@ def test_refusals_write_nothing(run_dir, hmi_files, tmp_path, case, message):
         bad = next(hmi_files.glob("aia*.fits"))
     elif case == "cutout":
         bad = _cutout(good, tmp_path / "cutout.fits")
+    elif case == "same-time":
+        import shutil
+
+        bad = shutil.copy(good, tmp_path / "copy-of-the-first.fits")
     else:
         other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
         model = str(tmp_path / "other.keras")
