@@ -26,7 +26,6 @@ import json
 import os
 import pathlib
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -73,6 +72,8 @@ def parse_training_output(text):
 
 def _run(argv, env, echo):
     """Run a console command; its output, wall seconds and CPU seconds of the child."""
+    import resource                   # Unix only: imported where it is used
+
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(argv, env=env, capture_output=True, text=True)
@@ -132,9 +133,12 @@ def main(argv=None):
                      " / ".join(f"{cc:.3f}" for _, cc in figures["curve"]),
                      f"{figures['cc']:.3f}", f"{figures['pixel_fit']:.3f}",
                      f"{figures['oracle_at_size']:.3f}"])
-    data = home / ".cache" / "solar_euv" / "sample-v2-prepared"
     evaluation = None
     if runs:
+        from solar_euv.synthetic.sample import default_sample_dir
+
+        sample = default_sample_dir(home / ".cache" / "solar_euv")   # there: returns at once
+        data = sample.with_name(sample.name + "-prepared")
         text, _, _ = _run([_tool("solar-euv"), "evaluate", str(work / "run-seed0"), str(data),
                            "--split", "test", "--out", str(work / "eval")], env, echo)
         line = next((ln for ln in text.splitlines() if ln.startswith("| 171")), None)

@@ -22,6 +22,8 @@ import argparse
 import json
 import os
 import pathlib
+import shlex
+import sys
 import time
 
 import numpy as np
@@ -56,8 +58,25 @@ def _options_text(args, defaults):
     return " ".join(parts)
 
 
-def ablation_table(log_lines, defaults, *, command, machine):
-    """The results table of a ``--log`` file's runs (a dict for benchmarks/results)."""
+def ablation_table(log_lines, defaults, *, command, machine, notes=()):
+    """The results table of a ``--log`` file's runs (a dict for benchmarks/results).
+
+    Parameters
+    ----------
+    log_lines : iterable of str
+        JSON lines as ``--log`` writes them.
+    defaults : dict
+        The options' defaults (a row lists only the options that differ).
+    command : str
+    machine : dict
+        :func:`benchmarks.common.machine_info` of the process making the table.
+    notes : sequence of str
+        Recorded with the table.
+
+    Returns
+    -------
+    dict
+    """
     from benchmarks.common import results_table
 
     runs = [json.loads(line) for line in log_lines if line.strip()]
@@ -66,7 +85,8 @@ def ablation_table(log_lines, defaults, *, command, machine):
     for run in runs:
         args = run["args"]
         by_step = {step: cc for step, _, cc in run["curve"]}
-        rows.append([args["band"], f"`{_options_text(args, defaults)}`"]
+        options = _options_text(args, defaults)
+        rows.append([args["band"], f"`{options}`" if options else "(the defaults)"]
                     + [f"{by_step[s]:.3f}" if s in by_step else "" for s in every]
                     + [f"{run['curve'][-1][1]:.0f}", run.get("machine", "not recorded")])
     return results_table(
@@ -74,8 +94,7 @@ def ablation_table(log_lines, defaults, *, command, machine):
         "embedded sample's 21 validation images after each number of steps",
         ["passband", "options (beyond the defaults)"] + [f"{s}" for s in every]
         + ["training s", "machine of the run"], rows, command=command, machine=machine,
-        notes=["runs logged before the log recorded the machine ran on the shared 2-core "
-               "AVX-512-BF16 VM, one per core"])
+        notes=list(notes))
 
 
 def main(argv=None):
@@ -108,15 +127,19 @@ def main(argv=None):
     p.add_argument("--table-from", metavar="LOG",
                    help="write learn_ablation_runs.json from this log into --out; no training")
     p.add_argument("--out", help="directory for --table-from")
+    p.add_argument("--note", action="append", default=[],
+                   help="a note recorded with --table-from's table (e.g. the machine of runs "
+                        "logged before the log recorded it)")
     a = p.parse_args(argv)
     if a.table_from:
         from benchmarks.common import machine_info, write_files
 
         defaults = vars(p.parse_args([]))
         with open(a.table_from) as fh:
-            table = ablation_table(fh, defaults, machine=machine_info(),
-                                   command="python -m benchmarks.learn_ablation --table-from "
-                                           f"{os.path.basename(a.table_from)} --out {a.out}")
+            table = ablation_table(fh, defaults, machine=machine_info(), notes=a.note,
+                                   command="python -m benchmarks.learn_ablation "
+                                           + shlex.join(argv if argv is not None
+                                                        else sys.argv[1:]))
         write_files(pathlib.Path(a.out or "."), [("learn_ablation_runs.json",
                                                   json.dumps(table, indent=1) + "\n")])
         return

@@ -17,7 +17,7 @@ training split, magnetogram clipped as the network's):
 The CC of both (and the synthetic oracle at the stored size, for the
 embedded sample) are printed beside them.  This is how docs/learning.md
 finds that the 1600 A model of the linear-input runs spent its error on the
-159 strongest-field pixels and the limb, and the 1700 A model on the last
+brightest 0.1 % of the pixels (the strongest fields) and the limb, and the 1700 A model on the last
 ring inside the limb.
 
 Example::
@@ -41,7 +41,7 @@ def _disk_pixels(images):
     from solar_euv.scaling import disk_center_px, disk_mask, solar_radius_px
 
     values = np.concatenate([prepare_for_metrics(im) for im in images])
-    size = min(images.shape[1], EVALUATION_SIZE)
+    size = images.shape[1] // max(1, images.shape[1] // EVALUATION_SIZE)   # as binned there
     yy, xx = np.mgrid[0:size, 0:size]
     rho = np.hypot(xx - disk_center_px(size), yy - disk_center_px(size)) / solar_radius_px(size)
     radius = np.tile(rho[disk_mask(size)], len(images))
@@ -104,9 +104,12 @@ def _markdown(title, rows, names):
         + [f"{n} squared error (share)" for n in names]
     lines = [f"### {title}", "", "| " + " | ".join(head) + " |",
              "|" + "---|" * len(head)]
+    def num(value, fmt):
+        return "-" if value is None else format(value, fmt)
+
     for r in rows:
-        cells = [r["range"], f"{r['pixels']:,}", f"{r['observed_mean']:.0f}"]
-        cells += [f"{r[f'{n}_ratio']:.2f}" for n in names]
+        cells = [r["range"], f"{r['pixels']:,}", num(r["observed_mean"], ".0f")]
+        cells += [num(r[f"{n}_ratio"], ".2f") for n in names]
         cells += [f"{r[f'{n}_sse']:.3g} ({100 * r[f'{n}_share']:.0f} %)" for n in names]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

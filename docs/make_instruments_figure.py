@@ -155,12 +155,13 @@ def main():
             "Made by (the model: `solar-euv-train` with no options, the quick preset):\n\n"
             "```\npython docs/make_instruments_figure.py " + " ".join(sys.argv[1:]) + "\n```\n")
     args.table.write_text(text)
-    _write_results(args, trained, mean, band)
+    _write_results(args, trained, mean, band, per_time)
     print(text)
 
 
-def _write_results(args, trained, mean, band):
-    """``benchmarks/results/instruments.json``: the same table, with machine and command."""
+def _write_results(args, trained, mean, band, per_time):
+    """``benchmarks/results/instruments.json``: the same table, with machine and command,
+    and each time's CC in the notes."""
     sys.path.insert(0, str(HERE.parent))
     from benchmarks.common import machine_info, results_table, write_json
 
@@ -174,7 +175,10 @@ def _write_results(args, trained, mean, band):
         f"{trained.image_size} px)",
         [f"input ({band} A)", "magnetogram CC to field", *METRIC_NAMES], rows,
         command="python docs/make_instruments_figure.py " + " ".join(sys.argv[1:]),
-        machine=machine_info())
+        machine=machine_info(),
+        notes=[f"{time}: CC " + ", ".join(f"{CROSS_CALIBRATION[name].name} "
+                                           f"{rows_t[name]['CC']:.3f}" for name in INSTRUMENTS)
+               for time, rows_t in zip(args.times, per_time)])
     write_json(args.results, table)
 
 

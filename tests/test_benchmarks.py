@@ -411,4 +411,4 @@ def test_learn_ablation_log_becomes_a_results_table():
     assert table["rows"][0][:5] == ["1700", "`--band 1700 --steps 400 --disk-loss`", "0.951",
                                     "0.964", "61"]
     assert table["rows"][0][-1] == "a CPU" and table["rows"][1][-1] == "not recorded"
-    assert table["rows"][1][1:4] == ["``", "0.700", ""]
+    assert table["rows"][1][1:4] == ["(the defaults)", "0.700", ""]

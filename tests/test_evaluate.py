@@ -177,9 +177,11 @@ def test_refuses_data_without_the_models_passbands_or_grid_and_overwrites_on_req
                                           str(tmp_path / "e")])
         assert result.exit_code == 1 and message in result.output, result.output
         assert "Traceback" not in result.output and not (tmp_path / "e").exists()
-    _, out = evaluation
+    _, shared = evaluation
+    out = tmp_path / "out-copy"                  # the module's evaluation stays as it is
+    shutil.copytree(shared, out)
     before = (out / "metrics.csv").read_text()
     again = CliRunner().invoke(cli, ["evaluate", str(trained_run), str(prepared_sample),
-                                     "--out", str(out), "--overwrite"])
+                                     "--out", str(out), "--overwrite", "--figures", "2"])
     assert again.exit_code == 0, again.output
     assert (out / "metrics.csv").read_text() == before        # the same evaluation again

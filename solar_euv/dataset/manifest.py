@@ -36,9 +36,6 @@ MANIFEST_NAME = "manifest.json"
 KNOWN_SCHEMA_VERSIONS = (1,)
 
 
-
-
-
 def write_json_atomic(path, obj):
     """Write ``obj`` as indented JSON to ``path`` through a temporary file."""
     path = pathlib.Path(path)

@@ -78,8 +78,9 @@ FAST_PATHS = {
     "cpu-avx512": _MEASURED,
     # Measured only on the AVX-512 machine with oneDNN limited to AVX2
     # (ONEDNN_MAX_CPU_ISA=AVX2), an approximation of an AVX2 CPU (README
-    # "Speed"): the matrix-product paths stay (1.1-14x per layer there), the
-    # fused BatchNorm goes (oneDNN's AVX2 kernel: 0.65-1.37x per layer, even
+    # "Speed"): the matrix-product paths stay (1.0-14x per layer there), the
+    # fused BatchNorm goes (oneDNN's AVX2 kernel: 0.75-1.57x per layer, below 1
+    # from 128x128x256 down, benchmarks/results/layer_speed_cpu-avx2.json; even
     # over a whole step).  The issue's real AVX2 CPU (Zen 3) found this
     # project 0.74x the authors' loop at 512 px with every path on, which
     # the approximation does not reproduce: confirm on a real AVX2 machine.

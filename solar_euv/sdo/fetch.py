@@ -46,8 +46,8 @@ class FetchResult:
 
     Attributes
     ----------
-    planned : list of Record
-        Records chosen for the grid.
+    planned : list of Record or GongRecord
+        Records chosen for the grid (JSOC's, and GONG files from NSO).
     downloaded, skipped : list of pathlib.Path
         Files written now, and files already present.
     missing : list of (str, str)

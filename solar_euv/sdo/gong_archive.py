@@ -60,6 +60,7 @@ GONG_SITES = ("bb", "ct", "le", "ml", "td", "ud")
 _NAME = re.compile(r"^(?P<site>[a-z]{2})zqa(?P<date>\d{6})t(?P<hhmm>\d{4})\.fits(?:\.gz)?$")
 _HREF = re.compile(r"""href\s*=\s*["']?([^"' >]+)""", re.IGNORECASE)
 
+
 def _seconds(t):
     """Seconds since 1970 (UTC, no leap seconds) of a datetime or a Time."""
     if isinstance(t, datetime.datetime):
@@ -105,6 +106,15 @@ class GongRecord:
 
 def check_archive(archive):
     """The archive address without a trailing ``/``, or a one-sentence error.
+
+    Parameters
+    ----------
+    archive : str
+        An ``http://`` or ``https://`` URL.
+
+    Returns
+    -------
+    str
 
     Raises
     ------

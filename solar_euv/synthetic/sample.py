@@ -164,7 +164,8 @@ def default_sample_dir(cache_dir=None):
     (2970 files, about 170 MB).  It is generated into ``<cache>/sample-v2/``
     (the number is :data:`MODEL_VERSION`) where ``<cache>`` is ``cache_dir``,
     else ``$SOLAR_EUV_CACHE``, else ``~/.cache/solar_euv``.  Generation takes
-    about 100-150 s of CPU on one core and needs no network; it writes into a
+    about 90 s of CPU on one core (benchmarks/results/synthetic_speed.json)
+    and needs no network; it writes into a
     temporary sibling directory that is renamed when complete, with a marker
     file (``COMPLETE``) written last, so later calls return at once and an
     interrupted run is simply redone.
