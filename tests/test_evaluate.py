@@ -185,3 +185,23 @@ def test_refuses_data_without_the_models_passbands_or_grid_and_overwrites_on_req
                                      "--out", str(out), "--overwrite", "--figures", "2"])
     assert again.exit_code == 0, again.output
     assert (out / "metrics.csv").read_text() == before        # the same evaluation again
+
+
+def test_a_failure_before_the_last_file_leaves_no_output(trained_run, prepared_sample, tmp_path,
+                                                         monkeypatch):
+    """The files appear only when the evaluation is complete: a disk that fills up while
+    the last figure is written leaves no output directory, and one Error: line."""
+    import errno
+
+    from solar_euv import evaluate as evaluate_module
+
+    def full(path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(evaluate_module, "histogram_png", full)
+    out = tmp_path / "e"
+    result = CliRunner().invoke(cli, ["evaluate", str(trained_run), str(prepared_sample),
+                                      "--out", str(out), "--figures", "1"])
+    assert result.exit_code == 1 and "No space left on device" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() or not any(out.iterdir())
