@@ -135,7 +135,7 @@ def _compare(args):
     return 0
 
 
-def _profile(args):
+def _profile(args, argv):
     from benchmarks.profile_step import profile_train_step, top_ops_table
 
     profile = profile_train_step(args.model, args.size, args.precision, steps=args.steps,
@@ -147,6 +147,21 @@ def _profile(args):
     for name, seconds, _ in profile["by_op"][:args.top]:
         print(f"  {1000 * seconds:7.1f} ms  {name}")
     print(f"trace: {profile['logdir']} (tensorboard --logdir {profile['logdir']})")
+    if args.out:
+        from benchmarks.common import machine_info, results_table, write_files
+
+        total = sum(t for _, t, _ in profile["by_type"]) or 1.0
+        table = results_table(
+            f"Top op types of one training step ({profile['loop']} loop, model "
+            f"{profile['model']}, {profile['size']} px, {profile['precision']}; TF profiler, "
+            f"op time summed over threads: {1000 * total:.0f} ms/step)",
+            ["op type", "ms/step", "share of op time", "ops/step"],
+            [[name, f"{1000 * seconds:.1f}", f"{100 * seconds / total:.1f} %", f"{count:.0f}"]
+             for name, seconds, count in profile["by_type"][:args.top]],
+            command="python -m benchmarks " + " ".join(argv), machine=machine_info())
+        name = f"profile_{profile['loop']}_{profile['model']}_{profile['size']}.json"
+        write_files(pathlib.Path(args.out), [(name, json.dumps(table, indent=1) + "\n")])
+        print(f"written: {pathlib.Path(args.out) / name}")
     return 0
 
 
@@ -235,6 +250,8 @@ def main(argv=None):
     prof.add_argument("--bottleneck", type=int, default=4, choices=(1, 4))
     prof.add_argument("--top", type=int, default=12)
     prof.add_argument("--logdir")
+    prof.add_argument("--out", help="also write the table as profile_<loop>_<model>_<size>.json "
+                                    "(a results table) into this directory")
     prof.set_defaults(func=_profile)
 
     learn = sub.add_parser("learn", help="validation CC against steps for Models A and B, "
@@ -266,7 +283,7 @@ def main(argv=None):
 
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
-    if args.func in (_run, _learn):
+    if args.func in (_run, _learn, _profile):
         return args.func(args, argv)
     return args.func(args)
 

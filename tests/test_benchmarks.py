@@ -412,3 +412,14 @@ def test_learn_ablation_log_becomes_a_results_table():
                                     "0.964", "61"]
     assert table["rows"][0][-1] == "a CPU" and table["rows"][1][-1] == "not recorded"
     assert table["rows"][1][1:4] == ["(the defaults)", "0.700", ""]
+
+
+def test_profile_writes_its_table(tmp_path, capsys):
+    assert main(["profile", "--model", "A", "--size", "64", "--base-filters", "8",
+                 "--steps", "1", "--top", "4", "--logdir", str(tmp_path / "trace"),
+                 "--out", str(tmp_path)]) == 0
+    table = json.loads((tmp_path / "profile_project_A_64.json").read_text())
+    assert table["columns"] == ["op type", "ms/step", "share of op time", "ops/step"]
+    assert 1 <= len(table["rows"]) <= 4 and table["machine"]
+    assert table["command"].startswith("python -m benchmarks profile --model A --size 64")
+    assert any("Conv2D" in row[0] for row in table["rows"])
