@@ -160,3 +160,9 @@ def test_mixed_precision_policy_survives_saving(tmp_path):
     loaded = keras.models.load_model(tmp_path / "g.keras")
     assert loaded.get_layer("dec1_convt").compute_dtype == "bfloat16"
     assert loaded.dtype_policy.name == "mixed_bfloat16"
+
+
+def test_deep_variant_at_1024_has_the_documented_parameter_count():
+    """docs/training.md's table: the authors' deep U-Net (down to 1x1) at 1024 px."""
+    gen = build_generator(1024, bottleneck_size=1)
+    assert gen.count_params() == 79_591_680

@@ -180,8 +180,8 @@ def test_cli_dry_run_across_a_month_boundary(archive, tmp_path):
     url, _ = archive
     result = CliRunner().invoke(cli(), ["fetch", "--instrument", "gong", "--passbands", "none",
                                         "--start", "2024-12-31T18:00", "--end",
-                                        "2025-01-01T00:00", "--gong-archive", url,
-                                        "--dry-run", str(tmp_path / "raw")])
+                                        "2025-01-01T00:00", "--dry-run", str(tmp_path / "raw")],
+                                env={"SOLAR_EUV_GONG_ARCHIVE": url})     # the archive by name
     assert result.exit_code == 0, result.output
     assert "2025-01-01T00:00:00.000Z  gong  NSO GONG zqa (bb)  2024-12-31T23:54:00.000Z" \
         in result.output

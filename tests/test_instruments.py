@@ -79,12 +79,20 @@ def test_predict_writes_the_instrument_and_the_cross_calibration(run_dir, files,
         assert h["XCALDOI"] == "10.1007/s11207-025-02523-y"
         assert "Liu" in h["XCALREF"] and h["SOURCE"] == files[instrument].name
         assert h["SRCPLATE"] > 1.9
+        with fits.open(files[instrument]) as src:       # QUALITY copied, not judged
+            assert h.get("SRCQUALI") == src[0].header.get("QUALITY")
         m = sunpy.map.Map(path)
         assert isinstance(m, AIAMap) and m.data.shape == (SIZE, SIZE)
         assert abs((m.date.utc.datetime - np.datetime64(TIME).astype(object))
                    .total_seconds()) < 1e-3
     maps = solar_euv.generate(run_dir, sunpy.map.Map(files[instrument]))
     assert maps.instrument == instrument and maps["171"].meta["xcalfac"] == cal.factor
+    if instrument == "mdi":                 # a set QUALITY bit is copied, the file still used
+        flagged = tmp_path / files[instrument].name
+        with fits.open(files[instrument]) as src:
+            src[0].header["QUALITY"] = 512
+            src.writeto(flagged)
+        assert solar_euv.generate(run_dir, flagged)["171"].meta["srcquali"] == 512
 
 
 @pytest.mark.parametrize("instrument, template, message", [
