@@ -240,20 +240,7 @@ def _fetch_channel(client, channel, steps, start, end, cadence, tolerance, out_d
         if record is None:
             window = _query(client, window_query(channel, key, tolerance))
             chosen[key] = select_nearest(window, [key], channel, tolerance)[key]
-    todo, seen = [], set()
-    for key, record in chosen.items():
-        if record is None:
-            result.missing.append((channel, key))
-            continue
-        result.planned.append(record)
-        if record.filename in seen:     # two steps, one record: fetched and counted once
-            continue
-        seen.add(record.filename)
-        target = out_dir / record.filename
-        if target.exists():
-            result.skipped.append(target)
-        else:
-            todo.append(record)
+    todo = _plan(chosen, channel, out_dir, result)
     if dry_run or not todo:
         return
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -263,16 +250,9 @@ def _fetch_channel(client, channel, steps, start, end, cadence, tolerance, out_d
         say(f"exporting {len(batch)} {channel} records")
         pairs = _export(client, channel, batch, email, timeout)
 
-        def one(pair):
-            record, url = pair
-            target = out_dir / record.filename
-            return target, download(url, target, retries=retries, pause=retry_pause,
-                                    opener=opener)
-
-        for target, fresh in _in_order(one, pairs, jobs):
-            (result.downloaded if fresh else result.skipped).append(target)
-            files.update()
-            say(f"{target.name}")
+        _download_all([(url, record.filename) for record, url in pairs], out_dir, result,
+                      files, say, retries=retries, retry_pause=retry_pause, opener=opener,
+                      jobs=jobs)
         served = {record for record, _ in pairs}
         for record in batch:
             if record not in served:     # JSOC exported no file for it
@@ -290,31 +270,48 @@ def _fetch_gong(steps, tolerance, out_dir, result, files, say, *, dry_run, retri
     chosen = gong_records(steps, tolerance, archive=archive,
                           sites=GONG_SITES if sites is None else sites, opener=opener,
                           progress=say, jobs=jobs, retries=retries, pause=retry_pause)
+    todo = _plan(chosen, "gong", out_dir, result)
+    if dry_run or not todo:
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files.add(len(todo))
+    _download_all([(record.url, record.filename) for record in todo], out_dir, result, files,
+                  say, retries=retries, retry_pause=retry_pause, opener=opener, jobs=jobs)
+
+
+def _plan(chosen, channel, out_dir, result):
+    """Record the chosen records (or the missing steps) in ``result``; the ones to download.
+
+    A file chosen for several steps is fetched and counted once; one already
+    in ``out_dir`` is counted as skipped.
+    """
     todo, seen = [], set()
     for key, record in chosen.items():
         if record is None:
-            result.missing.append(("gong", key))
+            result.missing.append((channel, key))
             continue
         result.planned.append(record)
-        if record.url in seen:          # two steps, one file: fetched and counted once
+        if record.filename in seen:     # two steps, one file: fetched and counted once
             continue
-        seen.add(record.url)
+        seen.add(record.filename)
         target = out_dir / record.filename
         if target.exists():
             result.skipped.append(target)
         else:
             todo.append(record)
-    if dry_run or not todo:
-        return
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files.add(len(todo))
+    return todo
 
-    def one(record):
-        target = out_dir / record.filename
-        return target, download(record.url, target, retries=retries, pause=retry_pause,
-                                opener=opener)
 
-    for target, fresh in _in_order(one, todo, jobs):
+def _download_all(sources, out_dir, result, files, say, *, retries, retry_pause, opener,
+                  jobs):
+    """Download ``(url, file name)`` pairs into ``out_dir`` on ``jobs`` threads, in order,
+    counting each in ``result`` and on the progress bar."""
+    def one(source):
+        url, name = source
+        return out_dir / name, download(url, out_dir / name, retries=retries,
+                                        pause=retry_pause, opener=opener)
+
+    for target, fresh in _in_order(one, sources, jobs):
         (result.downloaded if fresh else result.skipped).append(target)
         files.update()
         say(f"{target.name}")
